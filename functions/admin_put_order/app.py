@@ -1,0 +1,22 @@
+"""PUT /admin/orders/{orderId}: the app records an order's owner and price (scope payments/admin)."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from payments import runtime
+from payments.api import ADMIN_SCOPE, caller_of, http_handler, json_response, make_resolver
+from payments.schemas import OrderView, PutOrderRequest, SafeId
+from payments.services.admin import put_order
+
+app = make_resolver()
+
+
+@app.put("/admin/orders/<orderId>")
+def put(orderId: Annotated[SafeId, Path()], body: PutOrderRequest) -> Response[OrderView]:
+    caller_of(app, ADMIN_SCOPE)
+    return json_response(put_order(runtime.store(), orderId, body))
+
+
+handler: Any = http_handler(app)

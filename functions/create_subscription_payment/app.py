@@ -1,0 +1,36 @@
+"""POST /subscriptions/payment/create: start (or continue) the payment of a subscription period."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header
+
+from payments import runtime
+from payments.api import caller_of, http_handler, json_response, make_resolver
+from payments.schemas import CreateSubscriptionPaymentRequest, PaymentCreated
+from payments.services.idempotency import run_idempotently
+from payments.services.payments import create_subscription_payment
+
+app = make_resolver()
+
+
+@app.post("/subscriptions/payment/create")
+def create(
+    body: CreateSubscriptionPaymentRequest,
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key")] = None,
+) -> Response[PaymentCreated]:
+    caller, store, settings = caller_of(app), runtime.store(), runtime.settings()
+    created = run_idempotently(
+        store,
+        settings,
+        caller,
+        idempotency_key,
+        "subscriptions/payment/create",
+        body,
+        lambda: create_subscription_payment(store, runtime.yookassa(), settings, caller, body),
+        PaymentCreated,
+    )
+    return json_response(created)
+
+
+handler: Any = http_handler(app)

@@ -1,0 +1,30 @@
+"""GET /subscriptions/payment/status/{paymentId}: the caller's subscription payment, for polls."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from payments import runtime
+from payments.api import caller_of, http_handler, json_response, make_resolver
+from payments.domain import PaymentType
+from payments.schemas import PaymentView, SafeId
+from payments.services.payments import get_payment_status
+
+app = make_resolver()
+
+
+@app.get("/subscriptions/payment/status/<paymentId>")
+def status(paymentId: Annotated[SafeId, Path()]) -> Response[PaymentView]:
+    payment = get_payment_status(
+        runtime.store(),
+        runtime.yookassa,
+        runtime.settings(),
+        caller_of(app),
+        paymentId,
+        PaymentType.SUBSCRIPTION,
+    )
+    return json_response(PaymentView.of(payment))
+
+
+handler: Any = http_handler(app)

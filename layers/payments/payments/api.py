@@ -1,0 +1,124 @@
+"""HTTP glue shared by every API handler: the resolver, the caller, and errors mapped in one place."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from payments import errors
+from payments.domain import Caller
+from payments.observability import logger, metrics
+
+ADMIN_SCOPE = "payments/admin"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+MAX_BODY_BYTES = 16_384
+
+
+def caller_of(app: APIGatewayHttpResolver, scope: str | None = None) -> Caller:
+    """The user the JWT authorizer verified (``sub``), with the token's scopes.
+
+    API Gateway already enforces each route's scopes; ``scope`` checks again here so that a template
+    mistake cannot open an admin route.
+    """
+    jwt = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer", {}).get("jwt") or {}
+    claims = jwt.get("claims") or {}
+    user_id = claims.get("sub")
+    if not isinstance(user_id, str) or not user_id:
+        raise errors.Unauthorized()
+    scopes = set(jwt.get("scopes") or [])
+    scopes.update(str(claims.get("scope", "")).split())
+    caller = Caller(user_id=user_id, scopes=frozenset(scopes))
+    if scope is not None and not caller.has(scope):
+        raise errors.Forbidden(f"This operation needs the {scope} scope")
+    return caller
+
+
+def json_response(model: BaseModel, status: int = 200) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=model.model_dump_json(exclude_none=True),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def error_response(error: errors.PaymentsError) -> Response[Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details:
+        body["details"] = error.details
+    return Response(
+        status_code=error.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"error": body}, ensure_ascii=False),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _guard_request(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Refuse what we never parse: oversized bodies and non-JSON bodies, before validation."""
+    event = app.current_event
+    if event.http_method in BODY_METHODS:
+        body = event.body or ""
+        if len(body) > MAX_BODY_BYTES * (4 / 3 if event.is_base64_encoded else 1):
+            return error_response(errors.PayloadTooLarge())
+        content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if body and content_type != "application/json":
+            return error_response(errors.UnsupportedMediaType())
+    return next_middleware(app)
+
+
+def _validation_error(exc: RequestValidationError) -> Response[Any]:
+    problems = exc.errors()
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return error_response(errors.MalformedJson())
+    if any(p.get("type") == "missing" and tuple(p.get("loc", ())) == ("body",) for p in problems):
+        return error_response(errors.BadRequest("A JSON body is required"))
+    details = [
+        {"field": ".".join(str(part) for part in p.get("loc", ())[1:]) or "body", "problem": p.get("msg", "")}
+        for p in problems
+    ]
+    return error_response(errors.ValidationFailed(details=details))
+
+
+def make_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.use(middlewares=[_guard_request])
+
+    @app.exception_handler(errors.PaymentsError)
+    def _known(exc: errors.PaymentsError) -> Response[Any]:
+        if exc.status >= 500:
+            logger.warning("request failed", extra={"error_code": exc.code, "cause": repr(exc.__cause__)})
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[Any]:
+        return _validation_error(exc)
+
+    @app.not_found
+    def _no_route(exc: RouteNotFound) -> Response[Any]:
+        return error_response(errors.NotFound("No such route"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[Any]:
+        logger.exception("unexpected error")
+        return error_response(errors.PaymentsError())
+
+    return app
+
+
+def http_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda entry point for an HTTP API function: correlation ids, metrics, then the resolver."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handler

@@ -1,0 +1,106 @@
+"""Typed errors. Each carries its HTTP status and envelope code; ``api`` maps them in one place."""
+
+from typing import Any, ClassVar
+
+
+class PaymentsError(Exception):
+    """Base of every error our API answers with. ``code`` is the stable, documented error code."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    default_message: ClassVar[str] = "Internal error"
+
+    def __init__(self, message: str | None = None, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.details = details
+
+
+class BadRequest(PaymentsError):
+    status, code, default_message = 400, "bad_request", "The request is malformed"
+
+
+class MalformedJson(BadRequest):
+    code, default_message = "malformed_json", "The request body is not valid JSON"
+
+
+class Unauthorized(PaymentsError):
+    status, code, default_message = 401, "unauthorized", "Authentication is required"
+
+
+class Forbidden(PaymentsError):
+    status, code, default_message = 403, "forbidden", "This operation needs another scope"
+
+
+class NotFound(PaymentsError):
+    status, code, default_message = 404, "not_found", "Not found"
+
+
+class OrderAlreadyPaid(PaymentsError):
+    status, code, default_message = 409, "order_already_paid", "The order is already paid"
+
+
+class IdempotencyKeyReused(PaymentsError):
+    status, code = 409, "idempotency_key_reused"
+    default_message = "This Idempotency-Key was used with a different request"
+
+
+class RefundExceedsPayment(PaymentsError):
+    status, code, default_message = 409, "refund_exceeds_payment", "The refund exceeds what is left to refund"
+
+
+class PaymentNotRefundable(PaymentsError):
+    status, code, default_message = 409, "payment_not_refundable", "Only a paid payment can be refunded"
+
+
+class ConcurrentUpdate(PaymentsError):
+    status, code, default_message = 409, "concurrent_update", "The record changed meanwhile; retry"
+
+
+class PayloadTooLarge(PaymentsError):
+    status, code, default_message = 413, "payload_too_large", "The request body is too large"
+
+
+class UnsupportedMediaType(PaymentsError):
+    status, code, default_message = 415, "unsupported_media_type", "Send the body as application/json"
+
+
+class ValidationFailed(PaymentsError):
+    status, code, default_message = 422, "validation_error", "The request is invalid"
+
+
+class AmountMismatch(PaymentsError):
+    status, code = 422, "amount_mismatch"
+    default_message = "The amount does not match the price"
+
+
+class ProviderError(PaymentsError):
+    """YooKassa answered and refused: the outcome is known and negative."""
+
+    status, code, default_message = 502, "provider_error", "The payment provider refused the request"
+
+    def __init__(
+        self, message: str | None = None, *, http_status: int | None = None, provider_code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.provider_code = provider_code
+
+
+class ProviderTimeout(PaymentsError):
+    """YooKassa did not give a definite answer within our budget: the outcome is unknown."""
+
+    status, code = 504, "provider_timeout"
+    default_message = "The payment provider did not answer in time; retry to continue the same payment"
+
+
+class ProviderNotFound(ProviderError):
+    """YooKassa does not know the object (404 from the provider)."""
+
+    default_message = "The payment provider does not know this object"
+
+
+class StoreUnavailable(PaymentsError):
+    """DynamoDB failed (throttled, unreachable): a retry may succeed."""
+
+    status, code, default_message = 503, "service_unavailable", "Storage is temporarily unavailable"

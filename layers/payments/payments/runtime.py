@@ -1,0 +1,72 @@
+"""Builds the real adapters once per cold start (lazily, so importing does no I/O)."""
+
+import functools
+import json
+import os
+
+from payments.dynamodb import DynamoStore
+from payments.errors import PaymentsError
+from payments.observability import logger
+from payments.settings import Settings
+from payments.yookassa import YooKassaClient
+
+
+class ConfigurationError(PaymentsError):
+    code, default_message = "configuration_error", "The service is not configured"
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings.from_env(os.environ)
+
+
+@functools.cache
+def store() -> DynamoStore:
+    config = settings()
+    return DynamoStore(config.table_name, pending_shards=config.pending_shards)
+
+
+def yookassa_credentials(config: Settings) -> tuple[str, str] | None:
+    """Shop id and secret key: from Secrets Manager in AWS, from the environment locally."""
+    if config.yookassa_shop_id and config.yookassa_secret_key:
+        return config.yookassa_shop_id, config.yookassa_secret_key.get_secret_value()
+    if config.yookassa_secret_arn:
+        from aws_lambda_powertools.utilities import parameters
+
+        secret = parameters.get_secret(config.yookassa_secret_arn, max_age=300)
+        values = json.loads(secret) if isinstance(secret, str) else {}
+        if values.get("shopId") and values.get("secretKey"):
+            return str(values["shopId"]), str(values["secretKey"])
+    return None
+
+
+@functools.cache
+def yookassa() -> YooKassaClient:
+    config = settings()
+    credentials = yookassa_credentials(config)
+    if credentials is None:
+        logger.error("YooKassa credentials are not configured")
+        raise ConfigurationError("YooKassa credentials are not configured")
+    shop_id, secret_key = credentials
+    return YooKassaClient(
+        config.yookassa_api_url,
+        shop_id,
+        secret_key,
+        connect_timeout=config.yookassa_connect_timeout,
+        read_timeout=config.yookassa_read_timeout,
+        budget_seconds=config.yookassa_budget_seconds,
+    )
+
+
+def reset() -> None:
+    """Forget every cached adapter: the next call builds them from the current environment."""
+    for factory in (settings, store, yookassa):
+        factory.cache_clear()
+
+
+def credentials_configured() -> bool:
+    try:
+        return yookassa_credentials(settings()) is not None
+    except Exception:  # noqa: BLE001 - health reports "missing" for any failure to read the secret
+        logger.warning("could not read the YooKassa secret")
+        return False

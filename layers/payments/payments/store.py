@@ -1,0 +1,68 @@
+"""The storage port. Services see this protocol and domain objects; ``dynamodb`` implements it."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from payments.domain import Order, Payment, PaymentStatus, Plan, Subscription
+from payments.money import Kopecks
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    request_hash: str
+    status_code: int
+    body: str
+
+
+class PaymentStore(Protocol):
+    # reads: one GetItem each
+    def get_payment(self, payment_id: str) -> Payment | None: ...
+    def get_payment_by_yookassa_id(self, yookassa_id: str) -> Payment | None: ...
+    def get_order(self, order_id: str) -> Order | None: ...
+    def get_plan(self, plan_id: str) -> Plan | None: ...
+    def get_subscription(self, subscription_id: str) -> Subscription | None: ...
+
+    # price sources
+    def put_order(self, order: Order) -> Order: ...
+    def put_plan(self, plan: Plan) -> Plan: ...
+
+    # payment creation
+    def start_order_payment(self, payment: Payment, order: Order) -> None: ...
+    def start_subscription_payment(
+        self, payment: Payment, subscription: Subscription, is_new_subscription: bool
+    ) -> None: ...
+    def attach_provider_payment(self, payment: Payment, yookassa_id: str, payment_url: str) -> Payment: ...
+    def mark_failed_before_provider(self, payment: Payment, reason: str) -> Payment: ...
+
+    # provider updates (webhook, reconciler, stale polls)
+    def settle_order_payment(self, payment: Payment, order: Order, now: datetime) -> Payment: ...
+    def settle_subscription_payment(
+        self, payment: Payment, subscription: Subscription, now: datetime
+    ) -> Payment: ...
+    def close_payment(
+        self, payment: Payment, status: PaymentStatus, reason: str | None, party: str | None, now: datetime
+    ) -> Payment: ...
+    def record_refund(
+        self, payment: Payment, refund_id: str, amount: Kopecks, now: datetime
+    ) -> Payment | None: ...
+    def claim_provider_check(self, payment: Payment, now: datetime, min_interval_seconds: int) -> bool: ...
+    def iter_pending_payments(self, older_than: datetime, shards: int | None = None) -> Iterator[Payment]: ...
+
+    # Idempotency-Key records and the webhook audit trail
+    def get_idempotency(self, user_id: str, key: str) -> IdempotencyRecord | None: ...
+    def put_idempotency(
+        self, user_id: str, key: str, request_hash: str, status_code: int, body: str, ttl_hours: int
+    ) -> None: ...
+    def put_audit(
+        self,
+        *,
+        event: str,
+        object_id: str,
+        fetched_status: str | None,
+        outcome: str,
+        source_ip: str,
+        payment_id: str | None,
+        ttl_days: int,
+    ) -> None: ...

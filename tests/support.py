@@ -1,0 +1,100 @@
+"""Test helpers: event builders from events/, a DynamoDB server, the sandbox."""
+
+import copy
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+from moto.server import ThreadedMotoServer
+
+from local import lambda_runtime
+from local.template import table_definition, ttl_attribute
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return event
+
+
+def http_event(
+    function: str,
+    *,
+    path_params: dict[str, str] | None = None,
+    body: Any = None,
+    raw_body: str | None = None,
+    sub: str | None = "alice",
+    scopes: tuple[str, ...] = (),
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The function's committed event with this request's body, caller and path parameters."""
+    event = copy.deepcopy(load_event(function))
+    route = event["routeKey"].split(" ", 1)[1]
+    path = route
+    for name, value in (path_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    event["rawPath"] = path
+    event["requestContext"]["http"]["path"] = path
+    event["pathParameters"] = path_params or {}
+    event["headers"] = {k: v for k, v in event["headers"].items() if k != "content-type"}
+    if raw_body is not None or body is not None:
+        event["body"] = raw_body if raw_body is not None else json.dumps(body)
+        event["headers"]["content-type"] = "application/json"
+    else:
+        event.pop("body", None)
+    event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
+    if sub is None:
+        event["requestContext"].pop("authorizer", None)
+    else:
+        event["requestContext"]["authorizer"] = {
+            "jwt": {"claims": {"sub": sub, "scope": " ".join(scopes)}, "scopes": list(scopes)}
+        }
+    return event
+
+
+def invoke(function: str, event: dict[str, Any]) -> tuple[int, Any]:
+    result = lambda_runtime.invoke(function, event)
+    body = result.get("body")
+    return result["statusCode"], json.loads(body) if body else None
+
+
+@contextmanager
+def dynamodb_server() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def create_table(endpoint: str, table_name: str) -> None:
+    client = boto3.client("dynamodb", endpoint_url=endpoint)
+    existing = client.list_tables()["TableNames"]
+    if table_name in existing:
+        client.delete_table(TableName=table_name)
+    client.create_table(**table_definition(table_name=table_name))
+    ttl = ttl_attribute()
+    if ttl:
+        client.update_time_to_live(
+            TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
+        )
+
+
+def sandbox_call(base_url: str, method: str, path: str, body: Any = None) -> Any:
+    response = requests.request(method, f"{base_url}{path}", json=body, timeout=10)
+    response.raise_for_status()
+    return response.json() if response.content else None
+
+
+def env(**values: str) -> dict[str, str]:
+    """A copy of os.environ with some values changed."""
+    return {**os.environ, **values}
