@@ -20,7 +20,7 @@ from payments.domain import (
 
 ORDER, SUB = PaymentType.ORDER, PaymentType.SUBSCRIPTION
 P = PaymentStatus
-DECLINES = [
+DECLINES: list[str | None] = [
     "insufficient_funds",
     "3d_secure_failed",
     "fraud_suspected",
@@ -28,7 +28,7 @@ DECLINES = [
     "general_decline",
     None,
 ]
-NOT_FAILURES = ["expired_on_confirmation", "canceled_by_merchant", "expired_on_capture", "deal_expired"]
+NOT_FAILURES: list[str | None] = ["expired_on_confirmation", "canceled_by_merchant", "expired_on_capture", "deal_expired"]
 
 
 @pytest.mark.parametrize("payment_type", list(PaymentType))

@@ -1,0 +1,63 @@
+# The project's vocabulary. `make dev` runs it, `make test` tests it; both set themselves up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# python3.13 is the Lambda runtime; pyenv machines expose it through PYENV_VERSION.
+export PYENV_VERSION ?= 3.11.7:3.12.1:3.13.0
+export SAM_CLI_TELEMETRY := 0
+PYTHON ?= python3.13
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha1sum | cut -c1-12)
+
+.PHONY: help setup dev token test lint fmt typecheck validate unit integration e2e bench build clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.13" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP) ## create the virtualenv with the pinned dev requirements
+
+dev: $(STAMP) ## run the whole stack locally: gateway :3000, webhook :3001, YooKassa sandbox :8090
+	$(BIN)/python -m local dev
+
+token: $(STAMP) ## print a dev JWT: make -s token SUB=alice [SCOPE=payments/admin]
+	@$(BIN)/python -m local token --sub "$(or $(SUB),alice)" $(if $(SCOPE),--scope "$(SCOPE)")
+
+test: lint typecheck validate ## everything CI runs: lint, types, template, all tests
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP) ## mypy over the layer, handlers, local runner and tests
+	$(BIN)/mypy layers/payments/payments functions local tests
+
+validate: $(STAMP) ## sam validate --lint (offline)
+	$(BIN)/sam validate --lint
+
+unit: $(STAMP) ## fast pure tests only
+	$(BIN)/pytest -q tests/unit
+
+integration: $(STAMP) ## handlers against moto DynamoDB and the YooKassa sandbox
+	$(BIN)/pytest -q tests/integration
+
+e2e: $(STAMP) ## the local stack as a subprocess, over HTTP, and the browser tests
+	$(BIN)/pytest -q tests/e2e
+
+bench: $(STAMP) ## speed figures (not tests)
+	$(BIN)/python bench/sandbox_bench.py
+
+clean: ## remove build output and caches (keeps the virtualenv)
+	rm -rf .aws-sam build .pytest_cache .mypy_cache .ruff_cache .hypothesis
