@@ -1,0 +1,153 @@
+"""``python -m local``: run the payment service on this machine.
+
+python -m local dev                                   the whole stack until Ctrl-C / SIGTERM
+python -m local invoke HealthFunction -e events/HealthFunction.json    one event, like sam local invoke
+python -m local token --sub alice [--scope payments/admin]             a dev access token
+"""
+
+import argparse
+import contextlib
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("local")
+
+
+def _configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)-14s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+def _banner(stack: Any, started: float) -> str:
+    api, token = stack.api_url, stack.issuer.mint("alice")
+    yookassa = stack.yookassa_api_url + ("  (sandbox)" if stack.sandbox is not None else "  (real YooKassa)")
+    dynamodb = stack.dynamodb.endpoint + ("  (moto)" if stack.dynamodb.owned else "")
+    create = (
+        f'curl -X POST {api}/orders/payment/create -H "Content-Type: application/json" '
+        f'-H "Authorization: Bearer $TOKEN" -d \'{{"orderId":"test-uuid","amount":100}}\''
+    )
+    status = f'curl -H "Authorization: Bearer $TOKEN" {api}/payment-status/<paymentId>'
+    lines = [
+        "",
+        "Clean House payments, running locally",
+        f"  Demo frontend           {api}/",
+        f"  API (HTTP API)          {api}",
+        f"  Webhook (Function URL)  {stack.webhook_url}",
+        f"  YooKassa API            {yookassa}",
+        f"  DynamoDB                {dynamodb}, table {stack.config.table_name}",
+        f'  Dev tokens              POST {api}/_local/token {{"sub": "alice"}}',
+        f"  JWKS                    {api}/_local/jwks.json",
+        "",
+        "A dev token for alice (valid 1 h; another one: make token SUB=bob):",
+        f"  export TOKEN={token}",
+        "",
+        "Try it:",
+        f"  {create}",
+        f"  {status}",
+        "",
+        f"ready in {time.monotonic() - started:.1f} s; Ctrl-C stops everything",
+    ]
+    return "\n".join(lines)
+
+
+def dev(_: argparse.Namespace) -> int:
+    from local.stack import LocalStack, StackConfig
+
+    _configure_logging()
+    started = time.monotonic()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stack = LocalStack(StackConfig.from_env())
+    try:
+        stack.start_dev()
+        stack.wait_ready()
+    except Exception:
+        log.exception("the local stack did not start")
+        stack.stop()
+        return 1
+    print(_banner(stack, started), flush=True)
+    while not stop.wait(1):
+        pass
+    print("stopping...", flush=True)
+    stack.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def invoke(args: argparse.Namespace) -> int:
+    from local.gateway import LocalLambda
+    from local.stack import LocalStack, StackConfig
+    from local.template import functions
+
+    _configure_logging(logging.WARNING)
+    known = functions()
+    if args.function not in known:
+        print(
+            f"unknown function {args.function!r}; the template has: {', '.join(sorted(known))}", file=sys.stderr
+        )
+        return 2
+    event = json.loads(Path(args.event).read_text()) if args.event else {}
+    stack = LocalStack(StackConfig.from_env())
+    outcome: dict[str, Any] = {}
+    # Like `sam local invoke`: the result on stdout, the function's logs (Powertools prints) on stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            stack.start_for_invoke()
+            run = LocalLambda()
+            outcome["result"] = run(args.function, event, wait=known[args.function].timeout + 1)
+        except Exception as exc:  # noqa: BLE001 - reported like Lambda's error result, exit code 1
+            traceback.print_exc()
+            outcome["error"] = {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "stackTrace": traceback.format_tb(exc.__traceback__),
+            }
+        finally:
+            stack.stop()
+    print(json.dumps(outcome.get("result", outcome.get("error")), ensure_ascii=False, indent=2))
+    return 1 if "error" in outcome else 0
+
+
+def token(args: argparse.Namespace) -> int:
+    from local.auth import dev_issuer
+
+    print(dev_issuer().mint(args.sub, args.scope, expires_in=args.expires_in))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser(
+        "dev", help="run DynamoDB, the YooKassa sandbox, the gateway and the demo until stopped"
+    )
+
+    invoke_cmd = commands.add_parser("invoke", help="run one function with one event, like sam local invoke")
+    invoke_cmd.add_argument("function", help="the function's logical id in template.yaml")
+    invoke_cmd.add_argument("-e", "--event", help="event JSON file (default: {})")
+
+    token_cmd = commands.add_parser("token", help="print a dev access token (no server needed)")
+    token_cmd.add_argument("--sub", required=True, help="the user id (JWT sub)")
+    token_cmd.add_argument("--scope", default="", help="space-separated scopes, e.g. payments/admin")
+    token_cmd.add_argument("--expires-in", type=int, default=3600, help="lifetime in seconds (default 3600)")
+
+    args = parser.parse_args(argv)
+    handlers = {"dev": dev, "invoke": invoke, "token": token}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
