@@ -6,15 +6,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from payments import runtime
-from payments.api import ADMIN_SCOPE, caller_of, http_handler, json_response, make_resolver
+from payments.api import ADMIN_SCOPE, answers, caller_of, http_handler, json_response, make_resolver
 from payments.schemas import OrderView, PutOrderRequest, SafeId
 from payments.services.admin import put_order
 
 app = make_resolver()
 
 
-@app.put("/admin/orders/<orderId>")
-def put(orderId: Annotated[SafeId, Path()], body: PutOrderRequest) -> Response[OrderView]:
+@app.put("/admin/orders/<orderId>", responses=answers(OrderView, 401, 403, 409))
+def put(orderId: Annotated[SafeId, Path()], body: PutOrderRequest) -> Response[Any]:
     caller_of(app, ADMIN_SCOPE)
     return json_response(put_order(runtime.store(), orderId, body))
 

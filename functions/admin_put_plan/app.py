@@ -6,15 +6,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from payments import runtime
-from payments.api import ADMIN_SCOPE, caller_of, http_handler, json_response, make_resolver
+from payments.api import ADMIN_SCOPE, answers, caller_of, http_handler, json_response, make_resolver
 from payments.schemas import PlanView, PutPlanRequest, SafeId
 from payments.services.admin import put_plan
 
 app = make_resolver()
 
 
-@app.put("/admin/plans/<planId>")
-def put(planId: Annotated[SafeId, Path()], body: PutPlanRequest) -> Response[PlanView]:
+@app.put("/admin/plans/<planId>", responses=answers(PlanView, 401, 403))
+def put(planId: Annotated[SafeId, Path()], body: PutPlanRequest) -> Response[Any]:
     caller_of(app, ADMIN_SCOPE)
     return json_response(put_plan(runtime.store(), planId, body))
 

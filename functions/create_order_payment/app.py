@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from payments import runtime
-from payments.api import caller_of, http_handler, json_response, make_resolver
+from payments.api import answers, caller_of, http_handler, json_response, make_resolver
 from payments.schemas import CreateOrderPaymentRequest, PaymentCreated
 from payments.services.idempotency import run_idempotently
 from payments.services.payments import create_order_payment
@@ -14,11 +14,11 @@ from payments.services.payments import create_order_payment
 app = make_resolver()
 
 
-@app.post("/orders/payment/create")
+@app.post("/orders/payment/create", responses=answers(PaymentCreated, 401, 404, 409, 502, 504))
 def create(
     body: CreateOrderPaymentRequest,
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key")] = None,
-) -> Response[PaymentCreated]:
+) -> Response[Any]:
     caller, store, settings = caller_of(app), runtime.store(), runtime.settings()
     created = run_idempotently(
         store,

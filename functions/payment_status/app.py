@@ -6,15 +6,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from payments import runtime
-from payments.api import caller_of, http_handler, json_response, make_resolver
+from payments.api import answers, caller_of, http_handler, json_response, make_resolver
 from payments.schemas import PaymentView, SafeId
 from payments.services.payments import get_payment_status
 
 app = make_resolver()
 
 
-@app.get("/payment-status/<paymentId>")
-def status(paymentId: Annotated[SafeId, Path()]) -> Response[PaymentView]:
+@app.get("/payment-status/<paymentId>", responses=answers(PaymentView, 401, 404))
+def status(paymentId: Annotated[SafeId, Path()]) -> Response[Any]:
     payment = get_payment_status(
         runtime.store(), runtime.yookassa, runtime.settings(), caller_of(app), paymentId, None
     )

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 from payments import errors
 from payments.domain import Caller
 from payments.observability import logger, metrics
+from payments.schemas import ErrorEnvelope
 
 ADMIN_SCOPE = "payments/admin"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -40,11 +42,31 @@ def caller_of(app: APIGatewayHttpResolver, scope: str | None = None) -> Caller:
     return caller
 
 
+def answers(model: type[BaseModel], *error_statuses: int, status: int = 200) -> dict[int, Any]:
+    """OpenAPI responses for a route: its model on success, the error envelope otherwise.
+
+    Routes declare their model here rather than as the return annotation, because Powertools would
+    re-serialize an annotated model with its ``null`` fields; we leave absent fields out.
+    """
+    documented: dict[int, Any] = {
+        status: {"description": "OK", "content": {"application/json": {"model": model}}}
+    }
+    for error_status in sorted({400, 422, 500, *error_statuses}):
+        documented[error_status] = {
+            "description": HTTPStatus(error_status).phrase,
+            "content": {"application/json": {"model": ErrorEnvelope}},
+        }
+    return documented
+
+
 def json_response(model: BaseModel, status: int = 200) -> Response[Any]:
+    """The answer of every route. Annotate the route ``-> Response[Any]`` and document the model with
+    ``responses=answers(Model, ...)``: an annotated ``Response[Model]`` would be re-validated and
+    re-serialized by Powertools with ``null`` for every absent field."""
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=model.model_dump_json(exclude_none=True),
+        body=model.model_dump(mode="json", exclude_none=True),
         headers={"Cache-Control": "no-store"},
     )
 

@@ -97,6 +97,8 @@ class Payment:
     provider_checked_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0
+    # Kopecks held by refund requests that YooKassa has not confirmed yet: never refund them twice.
+    refund_reserved: Kopecks = 0
 
     @property
     def subject_id(self) -> str:
@@ -108,6 +110,11 @@ class Payment:
     @property
     def refundable_amount(self) -> Kopecks:
         return self.amount - self.refunded_amount
+
+    @property
+    def refund_available(self) -> Kopecks:
+        """What a new refund may still take: refunds in flight count as spent."""
+        return max(self.amount - self.refunded_amount - self.refund_reserved, 0)
 
     def idempotence_key(self) -> str:
         """YooKassa's Idempotence-Key for creating this payment: every retry reaches one payment."""
@@ -146,6 +153,40 @@ class Subscription:
     active_payment_id: str | None = None
     last_payment_id: str | None = None
     version: int = 0
+
+
+class RefundState(StrEnum):
+    """Our refund request's life: reserved here, then YooKassa's pending / succeeded / canceled."""
+
+    RESERVED = "reserved"  # the amount is held; YooKassa's answer is not known yet
+    PENDING = "pending"  # YooKassa accepted it and will confirm with refund.succeeded
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"  # YooKassa refused or canceled it: the amount is free again
+
+
+OPEN_REFUND_STATES = frozenset({RefundState.RESERVED, RefundState.PENDING})
+
+
+@dataclass(frozen=True, slots=True)
+class RefundReservation:
+    """One admin refund request: the amount it holds and, once known, YooKassa's refund id."""
+
+    payment_id: str
+    request_id: str
+    amount: Kopecks
+    request_hash: str
+    state: RefundState
+    created_at: datetime
+    yookassa_refund_id: str | None = None
+    failure_reason: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_REFUND_STATES
+
+    def idempotence_key(self) -> str:
+        """YooKassa's Idempotence-Key for this refund: every retry reaches the same refund."""
+        return f"refund-{self.request_id}"
 
 
 class Action(StrEnum):

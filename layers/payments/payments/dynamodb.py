@@ -230,7 +230,12 @@ class DynamoStore:
             if region:
                 model.Meta.region = region
             model._connection = None  # rebind lazily to the table named here
-        self._connection = Connection(region=region or _Meta.region)
+        self._connection = Connection(
+            region=region or _Meta.region,
+            connect_timeout_seconds=_Meta.connect_timeout_seconds,
+            read_timeout_seconds=_Meta.read_timeout_seconds,
+            max_retry_attempts=_Meta.max_retry_attempts,
+        )
 
     # ---------------------------------------------------------------- reads
     def get_payment(self, payment_id: str) -> Payment | None:

@@ -104,3 +104,9 @@ class StoreUnavailable(PaymentsError):
     """DynamoDB failed (throttled, unreachable): a retry may succeed."""
 
     status, code, default_message = 503, "service_unavailable", "Storage is temporarily unavailable"
+
+
+class ReconcileFailed(PaymentsError):
+    """Every check of a reconciler run failed: raised so that the schedule retries and the DLQ keeps it."""
+
+    status, code, default_message = 503, "reconcile_failed", "Every reconciliation check failed"
