@@ -596,7 +596,7 @@ def serve(
     handle: Callable[[Request], Response], host: str, port: int, payload_limit: int, name: str
 ) -> Listener:
     server = _Server((host, port), _handler_class(handle, payload_limit))
-    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name=name, daemon=True)
     thread.start()
     return Listener(server, thread)
 
