@@ -97,7 +97,9 @@ def http_routes(path: Path = TEMPLATE) -> list[Route]:
 def table_definition(path: Path = TEMPLATE, table_name: str = "payments") -> dict[str, Any]:
     """``create_table`` keyword arguments for the table, exactly as the template declares it."""
     props = load(path)["Resources"]["PaymentsTable"]["Properties"]
-    kwargs = {k: props[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes") if k in props}
+    kwargs = {
+        k: props[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes") if k in props
+    }
     return {"TableName": table_name, "BillingMode": "PAY_PER_REQUEST", **kwargs}
 
 
