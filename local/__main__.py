@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,16 @@ log = logging.getLogger("local")
 
 
 def _configure_logging(level: int = logging.INFO) -> None:
+    """Ours at ``level``, libraries' (botocore, PynamoDB, moto) only when they warn."""
     logging.basicConfig(
         stream=sys.stderr,
-        level=level,
+        level=logging.WARNING,
         format="%(asctime)s %(levelname)-7s %(name)-14s %(message)s",
         datefmt="%H:%M:%S",
     )
+    logging.getLogger("local").setLevel(level)
+    # Powertools warns on every invocation that adds no business metric; in a console that is noise.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def _banner(stack: Any, started: float) -> str:
