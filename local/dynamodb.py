@@ -2,6 +2,7 @@
 built from ``template.yaml``, and the demo data.
 """
 
+import functools
 import logging
 import os
 import socket
@@ -102,7 +103,9 @@ class LocalDynamoDB:
             self._server.stop()
             self._server = None
 
+    @functools.cached_property
     def client(self) -> Any:
+        """One low-level client (thread-safe) for the table setup, the seed and the demo listing."""
         return boto3.client(
             "dynamodb",
             endpoint_url=self.endpoint,

@@ -178,7 +178,7 @@ class LocalStack:
         env.setdefault("AWS_ACCESS_KEY_ID", "test")
         env.setdefault("AWS_SECRET_ACCESS_KEY", "test")
         self.dynamodb = LocalDynamoDB.start(self.config.host, self.config.dynamodb_port)
-        client = self.dynamodb.client()
+        client = self.dynamodb.client
         if ensure_table(client, self.config.table_name):
             log.info("created table %s at %s", self.config.table_name, self.dynamodb.endpoint)
 
@@ -224,7 +224,7 @@ class LocalStack:
 
     def seed(self) -> int:
         assert self.dynamodb is not None and self.issuer is not None
-        client = self.dynamodb.client()
+        client = self.dynamodb.client
         if HandlerSeeder.available():
             return seed_demo_data(client, self.config.table_name, HandlerSeeder(self.issuer))
         log.warning("admin handlers not found: seeding the demo data directly into the table")
@@ -232,7 +232,7 @@ class LocalStack:
 
     def demo_data(self, user: str) -> dict[str, Any]:
         assert self.dynamodb is not None
-        return demo_data(self.dynamodb.client(), self.config.table_name, user)
+        return demo_data(self.dynamodb.client, self.config.table_name, user)
 
     # ---------------------------------------------------------------- whole stack
     def start_dev(self) -> None:
