@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: help setup dev token test lint fmt typecheck validate unit integration e2e bench build clean
+.PHONY: help setup dev token test lint fmt typecheck validate unit integration e2e bench build openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,8 +44,17 @@ fmt: $(STAMP) ## apply ruff's fixes and formatting
 typecheck: $(STAMP) ## mypy over the layer, handlers, local runner and tests
 	$(BIN)/mypy layers/payments/payments functions local tests
 
-validate: $(STAMP) ## sam validate --lint (offline)
+validate: $(STAMP) ## sam validate --lint, then SAM -> CloudFormation offline + cfn-lint (offline)
 	$(BIN)/sam validate --lint
+	$(BIN)/python scripts/sam2cfn.py template.yaml build/template.cfn.json
+	@# W1020: the translator itself leaves a Sub without variables (the layer name, Stage resolved)
+	$(BIN)/cfn-lint --ignore-checks W1020 -- build/template.cfn.json
+
+build: $(STAMP) ## sam build for arm64 / python3.13, offline, no Docker -> .aws-sam/build
+	$(BIN)/sam build
+
+openapi: $(STAMP) ## regenerate openapi.json from the handlers' own models
+	$(BIN)/python -m scripts.openapi
 
 unit: $(STAMP) ## fast pure tests only
 	$(BIN)/pytest -q tests/unit
