@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from payments import errors
 from payments.domain import Caller
-from payments.observability import logger, metrics
+from payments.observability import bind, logger, metrics
 from payments.schemas import ErrorEnvelope
 
 ADMIN_SCOPE = "payments/admin"
@@ -37,6 +37,7 @@ def caller_of(app: APIGatewayHttpResolver, scope: str | None = None) -> Caller:
     scopes = set(jwt.get("scopes") or [])
     scopes.update(str(claims.get("scope", "")).split())
     caller = Caller(user_id=user_id, scopes=frozenset(scopes))
+    bind(userId=user_id)
     if scope is not None and not caller.has(scope):
         raise errors.Forbidden(f"This operation needs the {scope} scope")
     return caller
@@ -138,9 +139,43 @@ def make_resolver() -> APIGatewayHttpResolver:
 def http_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """The Lambda entry point for an HTTP API function: correlation ids, metrics, then the resolver."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @metrics.log_metrics
+    # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: an event carries the Authorization header.
+    @logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True, log_event=False
+    )
+    @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return app.resolve(event, context)
+        path_parameters = event.get("pathParameters") or {}
+        bind(**{key: str(value)[:64] for key, value in path_parameters.items() if key in LOG_KEYS})
+        result: dict[str, Any] = app.resolve(event, context)
+        _log_outcome(event, result)
+        return result
 
     return handler
+
+
+# Path parameters and answer fields that become log keys: ids only, never bodies or headers.
+LOG_KEYS = frozenset({"paymentId", "orderId", "planId"})
+
+
+def _log_outcome(event: dict[str, Any], result: dict[str, Any]) -> None:
+    """One line per request: the route, the status, our error code; the new paymentId of a create."""
+    status = result.get("statusCode")
+    outcome: dict[str, Any] = {}
+    body = result.get("body")
+    if isinstance(body, str) and body.startswith("{") and len(body) <= MAX_BODY_BYTES:
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = {}
+        if isinstance(answer, dict):
+            error = answer.get("error")
+            if isinstance(error, dict) and isinstance(error.get("code"), str):
+                outcome["errorCode"] = error["code"]
+            if isinstance(answer.get("paymentId"), str):
+                bind(paymentId=answer["paymentId"])
+    route = event.get("routeKey") or "$default"
+    if route == "$default":  # a Function URL: no route key
+        http = (event.get("requestContext") or {}).get("http") or {}
+        route = f"{http.get('method', '')} {event.get('rawPath', '')}"
+    logger.info("request handled", extra={"route": route, "httpStatus": status, **outcome})
