@@ -6,7 +6,7 @@ import os
 
 from payments.dynamodb import DynamoStore
 from payments.errors import PaymentsError
-from payments.observability import logger
+from payments.observability import logger, observe_provider_call
 from payments.settings import Settings
 from payments.yookassa import YooKassaClient
 
@@ -55,6 +55,7 @@ def yookassa() -> YooKassaClient:
         connect_timeout=config.yookassa_connect_timeout,
         read_timeout=config.yookassa_read_timeout,
         budget_seconds=config.yookassa_budget_seconds,
+        observer=observe_provider_call,
     )
 
 
