@@ -50,7 +50,7 @@ def main(argv: list[str]) -> int:
     target = Path(argv[2]) if len(argv) > 2 else ROOT / "build" / "template.cfn.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(translate(source), indent=1, default=str) + "\n")
-    print(f"{source.name} -> {target}")
+    sys.stdout.write(f"{source.name} -> {target}\n")
     return 0
 
 

@@ -34,6 +34,7 @@ METRICS: Final = (
     "WebhookRejected",  # also per ``reason`` dimension: count("WebhookRejected", reason="source_ip")
     "ProviderStateConflict",
     "ReconcilerFixed",
+    "DuplicateOrderPayment",  # a second payment succeeded for an already paid order: refund one
     "ProviderLatency",  # milliseconds, one value per YooKassa HTTP call
 )
 
