@@ -30,8 +30,8 @@ LAYER_SOURCE = ROOT / "layers" / "payments"
 # The Lambda python3.13 runtime's own packages: the layer must not ship them again.
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer"}
 EM_AARCH64 = 183
-LAMBDA_ENVIRONMENT = {
-    **default_environment(),
+LAMBDA_ENVIRONMENT: dict[str, str] = {
+    **{key: str(value) for key, value in default_environment().items()},
     "python_version": "3.13",
     "python_full_version": "3.13.0",
     "platform_machine": "aarch64",
@@ -88,7 +88,7 @@ def _elf_machine(path: Path) -> int | None:
 
 def _distributions(layer: Path) -> dict[str, tuple[str, list[str]]]:
     """name -> (version, Requires-Dist) of every distribution installed into the layer."""
-    found = {}
+    found: dict[str, tuple[str, list[str]]] = {}
     for info in layer.glob("*.dist-info"):
         metadata = email.parser.Parser().parsestr((info / "METADATA").read_text())
         name = canonicalize_name(metadata["Name"])
