@@ -1,0 +1,63 @@
+"""In AWS the YooKassa credentials come from Secrets Manager at run time, cached; never from the template.
+
+moto's Secrets Manager, in-process. The local runner's plain environment variables win over the ARN
+(tests/conftest.py clears the ARN), so each test here sets the ARN and removes them.
+"""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from payments import runtime
+
+
+@pytest.fixture
+def secrets_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.delenv("YOOKASSA_SHOP_ID", raising=False)
+    monkeypatch.delenv("YOOKASSA_SECRET_KEY", raising=False)
+    monkeypatch.setenv("TABLE_NAME", "payments-test")
+    parameters.clear_caches()
+    runtime.reset()
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="eu-central-1")
+    parameters.clear_caches()
+    runtime.reset()
+
+
+def store_secret(client: Any, value: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    arn: str = client.create_secret(Name="cleanhouse/yookassa", SecretString=value)["ARN"]
+    monkeypatch.setenv("YOOKASSA_SECRET_ARN", arn)
+    return arn
+
+
+def test_the_client_is_built_from_the_secret(secrets_manager: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    store_secret(secrets_manager, json.dumps({"shopId": "506751", "secretKey": "test_s3cr3t"}), monkeypatch)
+    client = runtime.yookassa()
+    assert client.shop_id == "506751"
+    assert client._session.auth == ("506751", "test_s3cr3t")
+    assert "test_s3cr3t" not in repr(client)
+    assert runtime.credentials_configured()
+
+
+def test_the_secret_is_read_once_and_cached(secrets_manager: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    arn = store_secret(secrets_manager, json.dumps({"shopId": "506751", "secretKey": "first"}), monkeypatch)
+    assert runtime.yookassa_credentials(runtime.settings()) == ("506751", "first")
+    rotated = json.dumps({"shopId": "1", "secretKey": "2"})
+    secrets_manager.put_secret_value(SecretId=arn, SecretString=rotated)
+    runtime.reset()  # even a new client within max_age gets the cached value: no call per invocation
+    assert runtime.yookassa_credentials(runtime.settings()) == ("506751", "first")
+    parameters.clear_caches()  # what max_age=300 s does by itself: a rotated secret is picked up
+    assert runtime.yookassa_credentials(runtime.settings()) == ("1", "2")
+
+
+@pytest.mark.parametrize("value", ["not json", json.dumps({"shopId": "506751"}), json.dumps(["x"])])
+def test_a_malformed_secret_means_not_configured(
+    secrets_manager: Any, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    store_secret(secrets_manager, value, monkeypatch)
+    assert not runtime.credentials_configured()
