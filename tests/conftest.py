@@ -44,7 +44,7 @@ def dynamodb_endpoint() -> Iterator[str]:
 def sandbox() -> Iterator[Any]:
     from local.yookassa_sandbox import start_sandbox
 
-    with start_sandbox(time_scale=1000.0) as running:
+    with start_sandbox() as running:
         os.environ.update(
             YOOKASSA_API_URL=running.api_url,
             YOOKASSA_SHOP_ID=running.shop_id,

@@ -7,7 +7,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -84,17 +83,42 @@ def error_response(error: errors.PaymentsError) -> Response[Any]:
     )
 
 
-def _guard_request(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Refuse what we never parse: oversized bodies and non-JSON bodies, before validation."""
-    event = app.current_event
-    if event.http_method in BODY_METHODS:
-        body = event.body or ""
-        if len(body) > MAX_BODY_BYTES * (4 / 3 if event.is_base64_encoded else 1):
-            return error_response(errors.PayloadTooLarge())
-        content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-        if body and content_type != "application/json":
-            return error_response(errors.UnsupportedMediaType())
-    return next_middleware(app)
+def _unreadable(event: dict[str, Any]) -> errors.PaymentsError | None:
+    """What we refuse before parsing anything: oversized and non-JSON bodies.
+
+    Checked on the raw event, ahead of the resolver, whose request validation would otherwise
+    answer first with a less precise 422.
+    """
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "")
+    if method not in BODY_METHODS:
+        return None
+    body = event.get("body") or ""
+    limit = MAX_BODY_BYTES * 4 // 3 + 4 if event.get("isBase64Encoded") else MAX_BODY_BYTES
+    if len(body) > limit:
+        return errors.PayloadTooLarge()
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = str(headers.get("content-type") or "").split(";")[0].strip().lower()
+    if body and content_type != "application/json":
+        return errors.UnsupportedMediaType()
+    if body and not event.get("isBase64Encoded") and not body.lstrip().startswith("{"):
+        # Powertools would take the first element of a JSON array as the body: refuse it here.
+        try:
+            json.loads(body)
+        except ValueError:
+            return errors.MalformedJson()
+        return errors.ValidationFailed(details=[{"field": "body", "problem": "must be a JSON object"}])
+    return None
+
+
+def _proxy_error(error: errors.PaymentsError) -> dict[str, Any]:
+    response = error_response(error)
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, "Cache-Control": "no-store"},
+        "body": response.body,
+        "isBase64Encoded": False,
+        "cookies": [],
+    }
 
 
 def _validation_error(exc: RequestValidationError) -> Response[Any]:
@@ -112,7 +136,6 @@ def _validation_error(exc: RequestValidationError) -> Response[Any]:
 
 def make_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
-    app.use(middlewares=[_guard_request])
 
     @app.exception_handler(errors.PaymentsError)
     def _known(exc: errors.PaymentsError) -> Response[Any]:
@@ -147,7 +170,8 @@ def http_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Lambd
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         path_parameters = event.get("pathParameters") or {}
         bind(**{key: str(value)[:64] for key, value in path_parameters.items() if key in LOG_KEYS})
-        result: dict[str, Any] = app.resolve(event, context)
+        refused = _unreadable(event)
+        result: dict[str, Any] = _proxy_error(refused) if refused else app.resolve(event, context)
         _log_outcome(event, result)
         return result
 
