@@ -67,6 +67,7 @@ def _banner(stack: Any, started: float) -> str:
 
 
 def dev(_: argparse.Namespace) -> int:
+    from local.dynamodb import PortInUse
     from local.stack import LocalStack, StackConfig
 
     _configure_logging()
@@ -78,6 +79,10 @@ def dev(_: argparse.Namespace) -> int:
     try:
         stack.start_dev()
         stack.wait_ready()
+    except PortInUse as exc:
+        log.error("%s", exc)
+        stack.stop()
+        return 1
     except Exception:
         log.exception("the local stack did not start")
         stack.stop()

@@ -61,15 +61,23 @@ class Seeder(Protocol):
     def put_plan(self, plan: DemoPlan) -> None: ...
 
 
-def _free_port_check(host: str, port: int) -> None:
-    """Moto's server thread dies silently on a busy port and its start() then waits forever."""
+class PortInUse(OSError):
+    pass
+
+
+def ensure_port_free(host: str, port: int, setting: str) -> None:
+    """Fail early and say which setting to change (moto's server thread would otherwise die silently on a
+    busy port, and its start() wait forever)."""
     if port == 0:
         return
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as our servers bind
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise OSError(f"{host}:{port} is in use; set DYNAMODB_PORT to a free port") from exc
+            raise PortInUse(
+                f"{host}:{port} is in use (is another `make dev` running?); set {setting} to a free port"
+            ) from exc
 
 
 class LocalDynamoDB:
@@ -92,7 +100,7 @@ class LocalDynamoDB:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
-        _free_port_check(host, port)
+        ensure_port_free(host, port, "DYNAMODB_PORT")
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         server.start()
         bound_host, bound_port = server.get_host_and_port()

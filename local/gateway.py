@@ -118,7 +118,9 @@ def build_event(
             headers.append((name.lower(), value))
     header_map = _joined(headers)
     host = header_map.get("host", "127.0.0.1")
-    header_map.setdefault("x-forwarded-for", request.source_ip)
+    # API Gateway appends the caller's address to whatever X-Forwarded-For the client sent.
+    forwarded = header_map.get("x-forwarded-for")
+    header_map["x-forwarded-for"] = f"{forwarded}, {request.source_ip}" if forwarded else request.source_ip
     header_map.setdefault("x-forwarded-proto", "http")
     header_map.setdefault("x-forwarded-port", host.rpartition(":")[2] if ":" in host else "80")
     header_map.setdefault("x-amzn-trace-id", f"Root=1-{int(now.timestamp()):08x}-{secrets.token_hex(12)}")
@@ -354,7 +356,7 @@ class Gateway:
             match = route.pattern.match(path)
             if match and route.method in (request.method, "ANY"):
                 return self._call_route(route, match.groupdict(), request)
-        if path.startswith("/_local/"):
+        if path.startswith("/_local/") or path == "/.well-known/openid-configuration":
             return self._local(request)
         if request.method in ("GET", "HEAD"):
             page = self._demo(path)
@@ -430,7 +432,8 @@ class Gateway:
         path, method = request.raw_path, request.method
         if path in ("/_local/jwks.json", "/_local/.well-known/jwks.json") and method == "GET":
             return Response.json(200, self.issuer.key.jwks())
-        if path == "/_local/.well-known/openid-configuration" and method == "GET":
+        discovery = ("/_local/.well-known/openid-configuration", "/.well-known/openid-configuration")
+        if path in discovery and method == "GET":
             return Response.json(200, self.issuer.openid_configuration())
         if path == "/_local/token" and method == "POST":
             return self._token(request)

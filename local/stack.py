@@ -26,6 +26,7 @@ from local.dynamodb import (
     DemoPlan,
     LocalDynamoDB,
     demo_data,
+    ensure_port_free,
     ensure_table,
     seed_demo_data,
 )
@@ -248,6 +249,11 @@ class LocalStack:
             dynamodb_port=config.dynamodb_port,
             table_name=config.table_name,
         )
+        ports = {"API_PORT": api_port, "WEBHOOK_PORT": webhook_port}
+        if not uses_real_yookassa(self.environ):
+            ports["SANDBOX_PORT"] = config.sandbox_port
+        for setting, port in ports.items():
+            ensure_port_free(config.host, port, setting)
         self.environ["API_PORT"] = str(api_port)
         self.issuer = dev_issuer(api_port)
         self.start_dynamodb()

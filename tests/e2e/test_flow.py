@@ -24,6 +24,18 @@ def test_the_stack_is_ready_within_30_seconds_and_healthy(dev_stack: DevStack, c
     assert health.json()["status"] == "ok"
 
 
+def test_the_demo_data_is_seeded(client: Client) -> None:
+    alice, bob = client.demo_data("alice"), client.demo_data("bob")
+
+    alice_orders = {o["orderId"]: o["amount"] for o in alice["orders"]}
+    assert alice_orders["test-uuid"] == 100, "the product spec's curl example needs it"
+    assert len(alice_orders) >= 2 and bob["orders"]
+    assert not set(alice_orders) & {o["orderId"] for o in bob["orders"]}
+    plans = {p["planId"]: p["prices"] for p in alice["plans"]}
+    assert plans["basic"] == {"monthly": 100_000, "yearly": 1_000_000}
+    assert "premium" in plans
+
+
 def test_an_order_payment_turns_paid_after_the_customer_pays(client: Client) -> None:
     order_id = client.put_order("alice", 150_000)
 
