@@ -22,14 +22,24 @@ JWT_SCHEME = "jwt"
 WEBHOOK_FUNCTION = "YooKassaWebhookFunction"
 WEBHOOK_PATH = "/webhooks/yookassa"  # also served on "/" (the Function URL's root): same operation
 METHODS = ("get", "put", "post", "delete", "patch")
+ENVELOPE_REF = "#/components/schemas/ErrorEnvelope"
+GATEWAY_ERROR_REF = "#/components/schemas/GatewayError"
+GATEWAY_ERROR = {
+    "title": "GatewayError",
+    "description": "The JWT authorizer's own refusal: 401 without a valid token, 403 without the scope",
+    "type": "object",
+    "properties": {"message": {"type": "string", "examples": ["Unauthorized", "Forbidden"]}},
+    "required": ["message"],
+}
 
 DESCRIPTION = """\
 YooKassa payments for Clean House orders and subscriptions. Amounts are integer kopecks.
 
 Every route but `GET /health` needs `Authorization: Bearer <JWT>` (the API Gateway JWT authorizer: the
 issuer and audience are deployment parameters); the user is the token's `sub`. Admin routes also need
-the `payments/admin` scope (`x-required-scopes`). Every error answers
-`{"error": {"code": "...", "message": "..."}}` (validation errors add `details`).
+the `payments/admin` scope (`x-required-scopes`). Every error of ours answers
+`{"error": {"code": "...", "message": "..."}}` (validation errors add `details`); API Gateway's JWT
+authorizer refuses a missing or bad token (401) or a missing scope (403) itself, with `{"message": "..."}`.
 
 The YooKassa webhook is not part of the HTTP API: it is served on its own Lambda Function URL (the
 stack output `WebhookUrl`), documented here under its own server."""
@@ -87,6 +97,7 @@ def build() -> dict[str, Any]:
         for name, definition in notification.pop("$defs", {}).items():
             _merge_components(schemas, {name: definition}, "YooKassaNotification")
         _merge_components(schemas, {"YooKassaNotification": notification}, "YooKassaNotification")
+    _merge_components(schemas, {"GatewayError": GATEWAY_ERROR}, "the JWT authorizer")
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},
@@ -118,9 +129,19 @@ def _document_auth(operation: dict[str, Any], auth: bool, scopes: tuple[str, ...
         operation["security"] = []
         return
     operation["security"] = [{JWT_SCHEME: []}]  # bearer schemes carry no scopes in OpenAPI: see below
+    # API Gateway's JWT authorizer refuses before our code runs, with its own body.
+    refusals = {"401": "Unauthorized: no token, or one the authorizer rejects"}
     if scopes:
         operation["x-required-scopes"] = list(scopes)
         operation["description"] = f"Needs the {' or '.join(scopes)} scope."
+        refusals["403"] = "Forbidden: the token lacks the scope"
+    for status, description in refusals.items():
+        operation["responses"][status] = {
+            "description": description,
+            "content": {
+                "application/json": {"schema": {"anyOf": [{"$ref": GATEWAY_ERROR_REF}, {"$ref": ENVELOPE_REF}]}}
+            },
+        }
 
 
 def _document_webhook(operation: dict[str, Any]) -> None:
