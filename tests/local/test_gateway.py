@@ -384,6 +384,7 @@ def test_the_function_url_serves_the_webhook_with_the_peer_as_source_ip(gw: Runn
     assert event["requestContext"]["routeKey"] == "$default"
     assert event["requestContext"]["accountId"] == "anonymous"
     assert event["requestContext"]["http"]["sourceIp"] == "127.0.0.1"
+    assert event["headers"]["x-forwarded-for"] == "185.71.76.1, 127.0.0.1"
     assert event["requestContext"]["http"]["path"] == "/webhooks/yookassa"
     assert "authorizer" not in event["requestContext"]
     assert json.loads(event["body"]) == notification
@@ -430,6 +431,7 @@ def test_the_token_endpoint_refuses_a_body_without_sub(gw: RunningGateway) -> No
 def test_jwks_and_openid_configuration_are_served(gw: RunningGateway) -> None:
     jwks = gw.get("/_local/jwks.json").json()
     config = gw.get("/_local/.well-known/openid-configuration").json()
+    assert gw.get("/.well-known/openid-configuration").json() == config
 
     assert jwks["keys"][0]["kid"] == gw.issuer.key.kid
     assert config["issuer"] == "http://127.0.0.1:3000/_local"
