@@ -5,6 +5,7 @@ In local mode every handler runs in this process, so the handlers' configuration
 environment, set once here before the first handler loads.
 """
 
+import json
 import logging
 import os
 import socket
@@ -17,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local import lambda_runtime
-from local.auth import TokenIssuer, dev_issuer
+from local.auth import TokenIssuer, dev_authorizer, dev_issuer
 from local.dynamodb import (
     DEFAULT_TABLE_NAME,
     REGION,
@@ -106,8 +107,6 @@ class HandlerSeeder:
     """Seeds through the admin handlers with an admin token, so the demo data passes our own validation."""
 
     def __init__(self, issuer: TokenIssuer) -> None:
-        from local.auth import dev_authorizer
-
         self.authorizer = dev_authorizer(issuer)
         self.token = issuer.mint("local-seed", ADMIN_SCOPE)
         self.routes = {route.route_key: route for route in http_routes()}
@@ -127,8 +126,6 @@ class HandlerSeeder:
         return True
 
     def _put(self, route_key: str, item_id: str, body: dict[str, Any]) -> None:
-        import json
-
         route = self.routes[route_key]
         param = route.path.rpartition("{")[2].rstrip("}")
         path = route.path.replace(f"{{{param}}}", item_id)

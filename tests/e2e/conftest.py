@@ -3,7 +3,6 @@
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,17 +16,12 @@ from typing import Any
 import pytest
 import requests
 
+from local.stack import free_port
 from local.template import ROOT
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 POLL_TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -6,7 +6,6 @@ moto server and sandbox, so they run side by side and each test reads its own re
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,10 +26,7 @@ TABLE = "invoke-events"
 def invocations() -> Iterator[dict[Path, "Future[subprocess.CompletedProcess[str]]"]]:
     """Run them all side by side against one moto server (``invoke`` uses AWS_ENDPOINT_URL_DYNAMODB
     when it is set, as `sam local invoke` would): each process then skips moto's 2 s start-up."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    dynamodb = LocalDynamoDB.start(port=port) if "AWS_ENDPOINT_URL_DYNAMODB" not in os.environ else None
+    dynamodb = LocalDynamoDB.start() if "AWS_ENDPOINT_URL_DYNAMODB" not in os.environ else None
     endpoint = dynamodb.endpoint if dynamodb else os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
     ensure_table(dynamodb.client if dynamodb else LocalDynamoDB(endpoint).client, TABLE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("YOOKASSA_")}
