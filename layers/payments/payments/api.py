@@ -1,5 +1,6 @@
 """HTTP glue shared by every API handler: the resolver, the caller, and errors mapped in one place."""
 
+import base64
 import json
 from collections.abc import Callable
 from http import HTTPStatus
@@ -100,6 +101,12 @@ def _unreadable(event: dict[str, Any]) -> errors.PaymentsError | None:
     content_type = str(headers.get("content-type") or "").split(";")[0].strip().lower()
     if body and content_type != "application/json":
         return errors.UnsupportedMediaType()
+    if body and event.get("isBase64Encoded"):
+        # API Gateway base64-encodes what is not text: Powertools would crash decoding non-UTF-8 (a 500).
+        try:
+            base64.b64decode(body).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            return errors.MalformedJson()
     if body and not event.get("isBase64Encoded") and not body.lstrip().startswith("{"):
         # Powertools would take the first element of a JSON array as the body: refuse it here.
         try:
