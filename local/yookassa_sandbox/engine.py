@@ -409,8 +409,10 @@ class Engine:
             return self.payment_json(payment)
 
     def advance_clock(self, seconds: float) -> None:
-        self.clock.advance(seconds)
-        self.tick()
+        with self._lock:
+            self.clock.advance(seconds)
+            self._expire_due()
+            self._save()  # the clock's offset is part of the state
 
     def tick(self) -> None:
         """Run due expiries (called by the background ticker and on every access)."""

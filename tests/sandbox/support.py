@@ -32,6 +32,7 @@ class Receiver:
         self.fail_remaining = 0
         self.fail_status = 500
         self.stall_seconds = 0.0
+        self.generation = 0  # bumped by reset(): a request still stalling from an earlier test is not recorded
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,9 +46,13 @@ class Receiver:
                         receiver.fail_remaining -= 1
                         status = receiver.fail_status
                     stall = receiver.stall_seconds
+                    generation = receiver.generation
                 if stall:
                     time.sleep(stall)
                 with receiver.lock:
+                    if generation != receiver.generation:
+                        self.close_connection = True
+                        return
                     receiver.received.append(
                         {
                             "path": self.path,
@@ -92,6 +97,7 @@ class Receiver:
 
     def reset(self) -> None:
         with self.lock:
+            self.generation += 1
             self.received.clear()
             self.returns.clear()
             self.fail_remaining = 0

@@ -339,7 +339,9 @@ def test_payment_method_data(api: Api) -> None:
 
 @pytest.mark.parametrize("name", ["capture", "save_payment_method"])
 def test_booleans_must_be_booleans(api: Api, name: str) -> None:
-    assert_error(api.post("/payments", payment_body(**{name: "true"})), 400, "invalid_request", name)
+    body = payment_body()
+    body[name] = "true"
+    assert_error(api.post("/payments", body), 400, "invalid_request", name)
 
 
 # ------------------------------------------------------------------------------------------ lists
