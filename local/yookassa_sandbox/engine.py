@@ -463,7 +463,7 @@ class Engine:
             month_year = self._parse_expiry(expiry)
             if month_year is None:
                 return PaymentOutcome("error", message="Проверьте срок действия карты")
-            if not (cvc.isdigit() and 3 <= len(cvc) <= 4):
+            if not (_is_digits(cvc) and 3 <= len(cvc) <= 4):
                 return PaymentOutcome("error", message="Проверьте CVC — три цифры на обороте карты")
             outcome = outcome_for(digits)
             card = self._card(digits, *month_year)
@@ -483,7 +483,7 @@ class Engine:
                 return PaymentOutcome("final")
             if session["payment_id"] != payment_id:
                 return PaymentOutcome("final")
-            if confirm and not (code.isdigit() and 1 <= len(code) <= 8):
+            if confirm and not (_is_digits(code) and 1 <= len(code) <= 8):
                 return PaymentOutcome("error", token=token, message="Введите код подтверждения — любые цифры")
             del self._three_ds[token]
             card = session["card"]
@@ -509,7 +509,7 @@ class Engine:
 
     def _parse_expiry(self, text: str) -> tuple[str, str] | None:
         parts = text.replace(" ", "").replace("-", "/").split("/")
-        if len(parts) != 2 or not all(part.isdigit() for part in parts):
+        if len(parts) != 2 or not all(_is_digits(part) for part in parts):
             return None
         month, year = int(parts[0]), int(parts[1])
         if len(parts[1]) == 2:
@@ -778,11 +778,16 @@ def _unpaid_method(payment_id: str) -> Record:
     return {"type": "bank_card", "id": payment_id, "saved": False, "status": "inactive"}
 
 
+def _is_digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "²" and other scripts' digits."""
+    return text.isascii() and text.isdigit()
+
+
 def _digits(text: str | None) -> str:
     if not isinstance(text, str):
         return ""
     cleaned = text.replace(" ", "").replace("-", "")
-    return cleaned if cleaned.isdigit() else ""
+    return cleaned if _is_digits(cleaned) else ""
 
 
 def _object(body: Any) -> dict[str, Any]:

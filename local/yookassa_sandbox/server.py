@@ -452,7 +452,7 @@ class _Handler(BaseHTTPRequestHandler):
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
         length = self.headers.get("Content-Length") or "0"
-        if not length.strip().isdigit():
+        if not (length.strip().isascii() and length.strip().isdigit()):
             return None
         return self.rfile.read(int(length)) if int(length) else b""
 

@@ -139,7 +139,7 @@ def check_receipt(receipt: Any, total_kopecks: int) -> None:
         if price is None:
             raise illegal
         vat_code = item.get("vat_code")
-        if isinstance(vat_code, str) and vat_code.isdigit():
+        if isinstance(vat_code, str) and vat_code.isascii() and vat_code.isdigit():
             vat_code = int(vat_code)
         if isinstance(vat_code, bool) or not isinstance(vat_code, int) or not 1 <= vat_code <= 12:
             raise illegal
@@ -192,7 +192,7 @@ def parse_list_query(
     parsed = ListQuery()
     if "limit" in query:
         text = query["limit"]
-        if not text.isdigit() or not 1 <= int(text) <= 100:
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 100:
             raise invalid_request("Invalid limit value. Use an integer from 1 to 100", "limit")
         parsed.limit = int(text)
     if query.get("cursor"):

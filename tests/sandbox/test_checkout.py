@@ -222,3 +222,16 @@ def test_logs_never_show_card_numbers_or_credentials(
     assert "987" not in text
     assert sandbox.secret_key not in text
     assert "Basic" not in text
+
+
+@pytest.mark.parametrize(
+    ("card", "expiry", "cvc"),
+    [
+        ("5555555555554444", "1²/30", "123"),
+        ("5555555555554444", "12/30", "1²3"),
+        ("٥٥٥٥٥٥٥٥٥٥٥٥٤٤٤٤", "12/30", "123"),
+    ],
+)
+def test_non_ascii_digits_are_form_errors(api: Api, sandbox: Sandbox, card: str, expiry: str, cvc: str) -> None:
+    payment = api.create()
+    assert pay(sandbox, payment["id"], card, expiry, cvc).status_code == 400
