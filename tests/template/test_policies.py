@@ -22,6 +22,10 @@ def update(*kinds: str) -> Grant:
     return Grant("dynamodb:UpdateItem", TABLE, tuple(sorted(f"{kind}#*" for kind in kinds)))
 
 
+# A payment's own partition holds its refund requests and applied refunds.
+QUERY_PAYMENT = Grant("dynamodb:Query", TABLE, ("PAYMENT#*",))
+
+
 # Bringing a payment forward from what YooKassa says (status polls, webhook, reconciler): the payment,
 # YooKassa's id lookup, and the order or subscription it pays.
 SYNC = {put("PAYMENT", "YOOKASSA"), update("PAYMENT", "ORDER", "SUBSCRIPTION")}
@@ -46,9 +50,10 @@ EXPECTED: dict[str, set[Grant]] = {
     "HealthFunction": {GET, READ_SECRET},
     "PutOrderFunction": {update("ORDER")},
     "PutPlanFunction": {put("PLAN")},
-    "RefundPaymentFunction": {GET, put("PAYMENT"), update("PAYMENT"), READ_SECRET},
+    "RefundPaymentFunction": {GET, QUERY_PAYMENT, put("PAYMENT"), update("PAYMENT"), READ_SECRET},
     "YooKassaWebhookFunction": {
         GET,
+        QUERY_PAYMENT,
         put("PAYMENT", "YOOKASSA", "WEBHOOK"),
         update("PAYMENT", "ORDER", "SUBSCRIPTION"),
         READ_SECRET,
