@@ -18,12 +18,8 @@ import requests
 
 from local.stack import free_port
 from local.template import ROOT
-from payments.settings import Settings
+from tests.local.env import clean_environment
 
-# The test session configures handlers in its own process; none of that may leak into the stack, which
-# brings its own DynamoDB, sandbox and settings (as `make dev` on a clean shell would).
-SESSION_SETTINGS = frozenset(name.upper() for name in Settings.model_fields)
-SESSION_PREFIXES = ("AWS_ENDPOINT_URL", "YOOKASSA_", "POWERTOOLS_", "PYTEST")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 POLL_TIMEOUT = 20.0
@@ -41,12 +37,7 @@ class DevStack:
     @classmethod
     def start(cls) -> "DevStack":
         ports = {name: free_port() for name in ("API_PORT", "WEBHOOK_PORT", "SANDBOX_PORT", "DYNAMODB_PORT")}
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in SESSION_SETTINGS and not k.startswith(SESSION_PREFIXES)
-        }
-        env.update({name: str(port) for name, port in ports.items()})
+        env = clean_environment(**{name: str(port) for name, port in ports.items()})
         fd, name = tempfile.mkstemp(prefix="local-dev-", suffix=".log")
         log = Path(name)
         started = time.monotonic()

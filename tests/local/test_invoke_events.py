@@ -17,6 +17,7 @@ import pytest
 
 from local.dynamodb import LocalDynamoDB, ensure_table
 from local.template import ROOT, functions
+from tests.local.env import clean_environment
 
 EVENTS = sorted((ROOT / "events").glob("*.json"))
 TABLE = "invoke-events"
@@ -29,8 +30,7 @@ def invocations() -> Iterator[dict[Path, "Future[subprocess.CompletedProcess[str
     dynamodb = LocalDynamoDB.start() if "AWS_ENDPOINT_URL_DYNAMODB" not in os.environ else None
     endpoint = dynamodb.endpoint if dynamodb else os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
     ensure_table(dynamodb.client if dynamodb else LocalDynamoDB(endpoint).client, TABLE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YOOKASSA_")}
-    env.update(AWS_ENDPOINT_URL_DYNAMODB=endpoint, TABLE_NAME=TABLE)
+    env = clean_environment(AWS_ENDPOINT_URL_DYNAMODB=endpoint, TABLE_NAME=TABLE)
 
     def run(event: Path) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "local", "invoke", event.stem, "-e", str(event.relative_to(ROOT))]
