@@ -571,7 +571,8 @@ class Sandbox:
             return
         self._stopped = True
         self._stop.set()
-        self._server.shutdown()
+        if self._threads:  # shutdown() would wait forever for a loop that never started
+            self._server.shutdown()
         self._server.server_close()
         self._server.close_connections()
         self.dispatcher.stop()

@@ -17,6 +17,7 @@ import ssl
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ log = logging.getLogger("yookassa_sandbox")
 
 REDELIVERY_OFFSETS = (10, 42, 84, 168, 672, 5376, 86016)
 ATTEMPT_TIMEOUT_SECONDS = 5.0
+LOG_LIMIT = 100_000  # the delivery log keeps the newest entries only
 USER_AGENT = "YooKassa-Sandbox-Webhooks/1.0"
 
 
@@ -131,7 +133,7 @@ class WebhookDispatcher:
         self._delayed: list[_Job] = []
         self._counter = itertools.count()
         self._workers: dict[str, _UrlWorker] = {}
-        self._log: list[dict[str, Any]] = []
+        self._log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
         self._latest: dict[str, Notification] = {}
         self._held: list[Notification] = []
         self._generation = 0
