@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: help setup dev token test lint fmt typecheck validate unit integration e2e bench build openapi clean
+.PHONY: help setup dev sandbox token test lint fmt typecheck validate unit integration e2e bench build openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ setup: $(STAMP) ## create the virtualenv with the pinned dev requirements
 
 dev: $(STAMP) ## run the whole stack locally: gateway :3000, webhook :3001, YooKassa sandbox :8090
 	$(BIN)/python -m local dev
+
+sandbox: $(STAMP) ## run the YooKassa sandbox alone on :8090 (python -m local.yookassa_sandbox --help)
+	$(BIN)/python -m local.yookassa_sandbox --host 127.0.0.1 --port $(or $(SANDBOX_PORT),8090)
 
 token: $(STAMP) ## print a dev JWT: make -s token SUB=alice [SCOPE=payments/admin]
 	@$(BIN)/python -m local token --sub "$(or $(SUB),alice)" $(if $(SCOPE),--scope "$(SCOPE)")
