@@ -10,6 +10,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -32,6 +33,8 @@ from payments.domain import (
     PaymentStatus,
     PaymentType,
     Plan,
+    RefundReservation,
+    RefundState,
     Subscription,
     SubscriptionStatus,
     SubscriptionType,
@@ -105,6 +108,7 @@ class PaymentItem(_Item):
     payment_url = UnicodeAttribute(null=True, attr_name="paymentUrl")
     paid_at = UTCDateTimeAttribute(null=True, attr_name="paidAt")
     refunded_amount = NumberAttribute(default=0, attr_name="refundedAmount")
+    refund_reserved = NumberAttribute(default=0, attr_name="refundReserved")
     cancellation_reason = UnicodeAttribute(null=True, attr_name="cancellationReason")
     cancellation_party = UnicodeAttribute(null=True, attr_name="cancellationParty")
     provider_checked_at = UTCDateTimeAttribute(null=True, attr_name="providerCheckedAt")
@@ -172,6 +176,21 @@ class RefundItem(_Item):
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
 
 
+class RefundRequestItem(_Item):
+    """``PAYMENT#<id>`` / ``REFUNDREQ#<request id>``: one admin refund request and the amount it holds."""
+
+    class Meta(_Meta):
+        pass
+
+    amount = NumberAttribute(attr_name="amount")
+    request_hash = UnicodeAttribute(attr_name="requestHash")
+    state = UnicodeAttribute(attr_name="state")
+    yookassa_refund_id = UnicodeAttribute(null=True, attr_name="yookassaRefundId")
+    failure_reason = UnicodeAttribute(null=True, attr_name="failureReason")
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+    updated_at = UTCDateTimeAttribute(null=True, attr_name="updatedAt")
+
+
 class IdempotencyItem(_Item):
     class Meta(_Meta):
         pass
@@ -203,6 +222,7 @@ MODELS: tuple[type[_Item], ...] = (
     PlanItem,
     SubscriptionItem,
     RefundItem,
+    RefundRequestItem,
     IdempotencyItem,
     AuditItem,
 )
@@ -348,26 +368,25 @@ class DynamoStore:
 
         self._transact(write)
 
-    def attach_provider_payment(self, payment: Payment, yookassa_id: str, payment_url: str) -> Payment:
-        """Remember YooKassa's id and URL once; a retry that reached the same payment is a no-op."""
+    def attach_provider_payment(self, payment: Payment, yookassa_id: str, payment_url: str | None) -> Payment:
+        """Remember YooKassa's id and URL once; a retry that reached the same payment is a no-op.
+
+        ``payment_url`` is ``None`` when YooKassa's id is learnt from a payment that is no longer
+        payable (a webhook or the reconciler found it already succeeded or canceled).
+        """
         if payment.yookassa_id == yookassa_id:
             return payment
         item = PaymentItem(payment_key(payment.payment_id), META)
         lookup = YooKassaLookupItem(
             f"YOOKASSA#{yookassa_id}", META, kind="yookassa", payment_id=payment.payment_id
         )
+        actions: list[Action] = [PaymentItem.yookassa_id.set(yookassa_id), PaymentItem.version.add(1)]
+        if payment_url:
+            actions.append(PaymentItem.payment_url.set(payment_url))
         try:
             self._transact(
                 lambda t: (
-                    t.update(
-                        item,
-                        actions=[
-                            PaymentItem.yookassa_id.set(yookassa_id),
-                            PaymentItem.payment_url.set(payment_url),
-                            PaymentItem.version.add(1),
-                        ],
-                        condition=PaymentItem.yookassa_id.does_not_exist(),
-                    ),
+                    t.update(item, actions=actions, condition=PaymentItem.yookassa_id.does_not_exist()),
                     t.save(lookup, condition=YooKassaLookupItem.pk.does_not_exist()),
                 )
             )
@@ -416,11 +435,19 @@ class DynamoStore:
     def settle_subscription_payment(
         self, payment: Payment, subscription: Subscription, now: datetime
     ) -> Payment:
-        """pending -> success and the subscription activated or extended, in one transaction."""
-        extended = extend_subscription(subscription, now, payment.payment_id)
+        """pending -> success and the subscription activated or extended, in one transaction.
+
+        The period is the one this payment paid for: a monthly subscription paid yearly gets a year
+        (and becomes yearly).
+        """
+        paid_for = replace(
+            subscription, subscription_type=payment.subscription_type or subscription.subscription_type
+        )
+        extended = extend_subscription(paid_for, now, payment.payment_id)
         sub_item = SubscriptionItem(f"SUBSCRIPTION#{subscription.subscription_id}", META)
         assert extended.start_date is not None and extended.end_date is not None
         actions: list[Action] = [
+            SubscriptionItem.subscription_type.set(str(extended.subscription_type)),
             SubscriptionItem.status.set(str(extended.status)),
             SubscriptionItem.start_date.set(extended.start_date),
             SubscriptionItem.end_date.set(extended.end_date),
@@ -441,6 +468,21 @@ class DynamoStore:
         )
         return self._reload(payment)
 
+    def settle_payment_alone(self, payment: Payment, status: PaymentStatus, now: datetime) -> Payment:
+        """pending -> paid/success without touching the order or subscription.
+
+        For a payment whose order another payment already paid: the money arrived and the record must
+        say so (a human refunds it), but the order's ``paidPaymentId`` stays the first payment's.
+        """
+        item = PaymentItem(payment_key(payment.payment_id), META)
+        actions = [*self._forward_actions(status, now), PaymentItem.paid_at.set(now)]
+        try:
+            self._call(lambda: item.update(actions=actions, condition=self._expect(payment)))
+        except _ConditionFailed as exc:
+            raise ConcurrentUpdate() from exc
+        self._release_subject(payment)
+        return self._reload(payment)
+
     def close_payment(
         self, payment: Payment, status: PaymentStatus, reason: str | None, party: str | None, now: datetime
     ) -> Payment:
@@ -457,18 +499,33 @@ class DynamoStore:
         self._release_subject(payment)
         return self._reload(payment)
 
-    def record_refund(self, payment: Payment, refund_id: str, amount: Kopecks, now: datetime) -> Payment | None:
-        """Add one succeeded refund, once: ``None`` when this refund was already applied."""
+    def record_refund(
+        self,
+        payment: Payment,
+        refund_id: str,
+        amount: Kopecks,
+        now: datetime,
+        reservation: RefundReservation | None = None,
+    ) -> Payment | None:
+        """Add one succeeded refund, once: ``None`` when this refund was already applied.
+
+        With ``reservation`` (our open refund request for this refund) the held amount is released in
+        the same transaction, so refunded + reserved never counts the same kopecks twice.
+        """
         total = payment.refunded_amount + amount
         if total > payment.amount:
+            if self._get(RefundItem, payment_key(payment.payment_id), f"REFUND#{refund_id}") is not None:
+                return None  # this very refund, applied before: a duplicate, not an excess
             raise ValueError("refunds exceed the payment amount")
-        actions = [
+        actions: list[Action] = [
             PaymentItem.refunded_amount.set(total),
             PaymentItem.version.add(1),
             PaymentItem.updated_at.set(now),
         ]
         if total == payment.amount:
             actions.append(PaymentItem.status.set(str(PaymentStatus.REFUNDED)))
+        if reservation is not None:
+            actions.append(PaymentItem.refund_reserved.add(-reservation.amount))
         refund = RefundItem(
             payment_key(payment.payment_id),
             f"REFUND#{refund_id}",
@@ -476,17 +533,27 @@ class DynamoStore:
             amount=amount,
             created_at=now,
         )
-        try:
-            self._transact(
-                lambda t: (
-                    t.save(refund, condition=RefundItem.sk.does_not_exist()),
-                    t.update(
-                        PaymentItem(payment_key(payment.payment_id), META),
-                        actions=actions,
-                        condition=PaymentItem.version == payment.version,
-                    ),
-                )
+
+        def write(t: TransactWrite) -> None:
+            t.save(refund, condition=RefundItem.sk.does_not_exist())
+            t.update(
+                PaymentItem(payment_key(payment.payment_id), META),
+                actions=actions,
+                condition=PaymentItem.version == payment.version,
             )
+            if reservation is not None:
+                t.update(
+                    self._reservation_key(reservation),
+                    actions=[
+                        RefundRequestItem.state.set(str(RefundState.SUCCEEDED)),
+                        RefundRequestItem.yookassa_refund_id.set(refund_id),
+                        RefundRequestItem.updated_at.set(now),
+                    ],
+                    condition=RefundRequestItem.state.is_in(*_OPEN_REFUND_STATES),
+                )
+
+        try:
+            self._transact(write)
         except ConcurrentUpdate:
             if self._get(RefundItem, payment_key(payment.payment_id), f"REFUND#{refund_id}") is not None:
                 return None
@@ -514,6 +581,116 @@ class DynamoStore:
             query = PaymentItem.pending_index.query(f"PENDING#{shard}", PaymentItem.pending_since < cutoff)
             for item in self._call(lambda q=query: list(q)):
                 yield _payment(item)
+
+    # ---------------------------------------------------------------- refund requests
+    def get_refund_reservation(self, payment_id: str, request_id: str) -> RefundReservation | None:
+        item = self._get(RefundRequestItem, payment_key(payment_id), f"REFUNDREQ#{request_id}")
+        return _reservation(item) if item else None
+
+    def find_refund_reservation(self, payment_id: str, yookassa_refund_id: str) -> RefundReservation | None:
+        """Our request behind one YooKassa refund: a query within the payment's own partition."""
+        query = RefundRequestItem.query(
+            payment_key(payment_id),
+            RefundRequestItem.sk.startswith("REFUNDREQ#"),
+            filter_condition=RefundRequestItem.yookassa_refund_id == yookassa_refund_id,
+            consistent_read=True,
+        )
+        items = self._call(lambda: list(query))
+        return _reservation(items[0]) if items else None
+
+    def reserve_refund(self, payment: Payment, reservation: RefundReservation) -> Payment:
+        """Write the request and hold its amount on the payment, unless the payment changed meanwhile.
+
+        DynamoDB conditions cannot add, so ``amount >= refunded + reserved + new`` is checked by the
+        caller on the payment it read, and this write is conditional on that very version: of two
+        concurrent requests one wins, the other re-reads and sees the amount already held.
+        """
+        if reservation.amount > payment.refund_available:
+            raise ValueError("the refund exceeds what is left")
+        item = RefundRequestItem(
+            payment_key(payment.payment_id),
+            f"REFUNDREQ#{reservation.request_id}",
+            kind="refund_request",
+            amount=reservation.amount,
+            request_hash=reservation.request_hash,
+            state=str(reservation.state),
+            created_at=reservation.created_at,
+            updated_at=reservation.created_at,
+        )
+        self._transact(
+            lambda t: (
+                t.save(item, condition=RefundRequestItem.sk.does_not_exist()),
+                t.update(
+                    PaymentItem(payment_key(payment.payment_id), META),
+                    actions=[
+                        PaymentItem.refund_reserved.add(reservation.amount),
+                        PaymentItem.updated_at.set(reservation.created_at),
+                        PaymentItem.version.add(1),
+                    ],
+                    condition=self._expect(payment),
+                ),
+            )
+        )
+        return self._reload(payment)
+
+    def mark_refund_pending(
+        self, reservation: RefundReservation, yookassa_refund_id: str, now: datetime
+    ) -> RefundReservation:
+        """YooKassa accepted the refund: remember its id (once) so refund.succeeded finds the request."""
+        if reservation.yookassa_refund_id == yookassa_refund_id:
+            return reservation
+        item = self._reservation_key(reservation)
+        # Lost the condition: it moved on meanwhile (another retry got there first); the reload tells.
+        with contextlib.suppress(_ConditionFailed):
+            self._call(
+                lambda: item.update(
+                    actions=[
+                        RefundRequestItem.state.set(str(RefundState.PENDING)),
+                        RefundRequestItem.yookassa_refund_id.set(yookassa_refund_id),
+                        RefundRequestItem.updated_at.set(now),
+                    ],
+                    condition=RefundRequestItem.state == str(RefundState.RESERVED),
+                )
+            )
+        current = self.get_refund_reservation(reservation.payment_id, reservation.request_id)
+        assert current is not None
+        return current
+
+    def release_refund(
+        self,
+        payment: Payment,
+        reservation: RefundReservation,
+        state: RefundState,
+        reason: str | None,
+        now: datetime,
+    ) -> Payment:
+        """Close an open request and give its held amount back: YooKassa refused it, or the refund was
+        applied without the request (the webhook won the race) and only the hold is left."""
+        request_actions: list[Action] = [
+            RefundRequestItem.state.set(str(state)),
+            RefundRequestItem.updated_at.set(now),
+        ]
+        if reason:
+            request_actions.append(RefundRequestItem.failure_reason.set(reason))
+        self._transact(
+            lambda t: (
+                t.update(
+                    self._reservation_key(reservation),
+                    actions=request_actions,
+                    condition=RefundRequestItem.state.is_in(*_OPEN_REFUND_STATES),
+                ),
+                t.update(
+                    PaymentItem(payment_key(payment.payment_id), META),
+                    actions=[
+                        PaymentItem.refund_reserved.add(-reservation.amount),
+                        PaymentItem.updated_at.set(now),
+                        PaymentItem.version.add(1),
+                    ],
+                    condition=PaymentItem.version == payment.version,
+                ),
+            )
+        )
+        return self._reload(payment)
 
     # ---------------------------------------------------------------- idempotency and audit
     def get_idempotency(self, user_id: str, key: str) -> IdempotencyRecord | None:
@@ -611,6 +788,10 @@ class DynamoStore:
         """Forward only: the payment is still in the status (and version) we decided from."""
         return (PaymentItem.status == str(payment.status)) & (PaymentItem.version == payment.version)
 
+    @staticmethod
+    def _reservation_key(reservation: RefundReservation) -> RefundRequestItem:
+        return RefundRequestItem(payment_key(reservation.payment_id), f"REFUNDREQ#{reservation.request_id}")
+
     def _release_subject(self, payment: Payment) -> None:
         """Clear the order's / subscription's pointer at this payment, if it still points here."""
         if payment.type is PaymentType.ORDER:
@@ -654,6 +835,9 @@ class DynamoStore:
             raise StoreUnavailable() from exc
 
 
+_OPEN_REFUND_STATES = (str(RefundState.RESERVED), str(RefundState.PENDING))
+
+
 class _ConditionFailed(Exception):
     """A conditional write lost: internal to this module."""
 
@@ -679,11 +863,25 @@ def _payment(item: PaymentItem) -> Payment:
         payment_url=item.payment_url,
         paid_at=item.paid_at,
         refunded_amount=int(item.refunded_amount or 0),
+        refund_reserved=int(item.refund_reserved or 0),
         cancellation_reason=item.cancellation_reason,
         cancellation_party=item.cancellation_party,
         provider_checked_at=item.provider_checked_at,
         updated_at=item.updated_at,
         version=int(item.version or 0),
+    )
+
+
+def _reservation(item: RefundRequestItem) -> RefundReservation:
+    return RefundReservation(
+        payment_id=item.pk.removeprefix("PAYMENT#"),
+        request_id=item.sk.removeprefix("REFUNDREQ#"),
+        amount=int(item.amount),
+        request_hash=item.request_hash,
+        state=RefundState(item.state),
+        created_at=item.created_at,
+        yookassa_refund_id=item.yookassa_refund_id,
+        failure_reason=item.failure_reason,
     )
 
 

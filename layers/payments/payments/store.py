@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from payments.domain import Order, Payment, PaymentStatus, Plan, Subscription
+from payments.domain import Order, Payment, PaymentStatus, Plan, RefundReservation, RefundState, Subscription
 from payments.money import Kopecks
 
 
@@ -33,7 +33,9 @@ class PaymentStore(Protocol):
     def start_subscription_payment(
         self, payment: Payment, subscription: Subscription, is_new_subscription: bool
     ) -> None: ...
-    def attach_provider_payment(self, payment: Payment, yookassa_id: str, payment_url: str) -> Payment: ...
+    def attach_provider_payment(
+        self, payment: Payment, yookassa_id: str, payment_url: str | None
+    ) -> Payment: ...
     def mark_failed_before_provider(self, payment: Payment, reason: str) -> Payment: ...
 
     # provider updates (webhook, reconciler, stale polls)
@@ -41,14 +43,36 @@ class PaymentStore(Protocol):
     def settle_subscription_payment(
         self, payment: Payment, subscription: Subscription, now: datetime
     ) -> Payment: ...
+    def settle_payment_alone(self, payment: Payment, status: PaymentStatus, now: datetime) -> Payment: ...
     def close_payment(
         self, payment: Payment, status: PaymentStatus, reason: str | None, party: str | None, now: datetime
     ) -> Payment: ...
     def record_refund(
-        self, payment: Payment, refund_id: str, amount: Kopecks, now: datetime
+        self,
+        payment: Payment,
+        refund_id: str,
+        amount: Kopecks,
+        now: datetime,
+        reservation: RefundReservation | None = None,
     ) -> Payment | None: ...
     def claim_provider_check(self, payment: Payment, now: datetime, min_interval_seconds: int) -> bool: ...
     def iter_pending_payments(self, older_than: datetime, shards: int | None = None) -> Iterator[Payment]: ...
+
+    # admin refund requests: the amount each holds until YooKassa confirms or refuses
+    def get_refund_reservation(self, payment_id: str, request_id: str) -> RefundReservation | None: ...
+    def find_refund_reservation(self, payment_id: str, yookassa_refund_id: str) -> RefundReservation | None: ...
+    def reserve_refund(self, payment: Payment, reservation: RefundReservation) -> Payment: ...
+    def mark_refund_pending(
+        self, reservation: RefundReservation, yookassa_refund_id: str, now: datetime
+    ) -> RefundReservation: ...
+    def release_refund(
+        self,
+        payment: Payment,
+        reservation: RefundReservation,
+        state: RefundState,
+        reason: str | None,
+        now: datetime,
+    ) -> Payment: ...
 
     # Idempotency-Key records and the webhook audit trail
     def get_idempotency(self, user_id: str, key: str) -> IdempotencyRecord | None: ...
