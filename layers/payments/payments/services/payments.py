@@ -18,6 +18,7 @@ from payments.errors import (
     ConcurrentUpdate,
     NotFound,
     OrderAlreadyPaid,
+    PaymentsError,
     ProviderError,
     ValidationFailed,
 )
@@ -28,6 +29,7 @@ from payments.schemas import (
     CreateSubscriptionPaymentRequest,
     PaymentCreated,
 )
+from payments.services.sync import POLL_REFRESH_BUDGET_SECONDS, apply_provider_payment, with_budget
 from payments.settings import Settings
 from payments.store import PaymentStore
 from payments.yookassa import YooKassaClient
@@ -255,6 +257,29 @@ def get_payment_status(
     caller: Caller,
     payment_id: str,
     expected_type: PaymentType | None = None,
+    now: datetime | None = None,
 ) -> Payment:
-    """One read per poll. ``yookassa`` is a factory: most polls never need the provider."""
-    return get_payment(store, caller, payment_id, expected_type)
+    """One read per poll. ``yookassa`` is a factory: most polls never need the provider.
+
+    A payment still pending ``stale_pending_seconds`` after creation is asked of YooKassa directly, at
+    most once per ``provider_refresh_interval_seconds`` per payment, so a customer whose webhook is late
+    or lost still sees the result within seconds. That ask never fails the poll: when YooKassa is slow
+    or down, the stored payment is the answer.
+    """
+    payment = get_payment(store, caller, payment_id, expected_type)
+    moment = now or utc_now()
+    stale_after = payment.created_at + timedelta(seconds=settings.stale_pending_seconds)
+    if payment.status is not PaymentStatus.PENDING or payment.yookassa_id is None or moment < stale_after:
+        return payment
+    try:
+        if not store.claim_provider_check(payment, moment, settings.provider_refresh_interval_seconds):
+            return payment  # another poll asked YooKassa moments ago
+        client = with_budget(yookassa(), POLL_REFRESH_BUDGET_SECONDS)
+        fetched = client.get_payment(payment.yookassa_id)
+        return apply_provider_payment(store, payment, fetched, moment).payment
+    except PaymentsError as exc:
+        logger.warning(
+            "poll could not refresh the payment from YooKassa",
+            extra={"paymentId": payment.payment_id, "error_code": exc.code},
+        )
+        return payment
