@@ -50,6 +50,38 @@ class RefundRequest(_Request):
     amount: Kopecks | None = Field(default=None, description="Kopecks to refund; omitted = all that is left")
 
 
+# YooKassa's ids are 36-character UUID-shaped strings; anything outside this shape never reaches a URL.
+YooKassaId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", strict=True)
+]
+
+
+class NotificationObject(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: YooKassaId
+
+
+class YooKassaNotification(BaseModel):
+    """A YooKassa notification as far as we read it: a hint of which object to re-fetch, nothing more.
+
+    Everything else in the body (status, amount, metadata) is ignored on purpose: notifications are not
+    signed, so only the object fetched from YooKassa with our credentials is acted on.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    type: Literal["notification"]
+    event: Annotated[str, StringConstraints(min_length=1, max_length=64, strict=True)]
+    object: NotificationObject
+
+
+class WebhookAnswer(BaseModel):
+    """What the webhook answers YooKassa (which ignores it); useful in logs and tests."""
+
+    outcome: str
+
+
 class PaymentCreated(BaseModel):
     paymentUrl: str
     paymentId: str

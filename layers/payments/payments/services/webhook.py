@@ -1,0 +1,185 @@
+"""YooKassa's notifications: authenticate, re-fetch, apply through the state machine, audit.
+
+YooKassa signs nothing (yookassa.md §3.5). A notification is authentic enough to act on when (1) it
+came from one of YooKassa's networks, judged by the TCP peer only, and (2) the object it names,
+fetched from YooKassa with our own credentials, is our payment. The body is only a hint of which object
+to fetch: a forged body can at most cause a harmless fetch.
+
+Answers: 200 once the change is durably written or deliberately ignored; non-200 when we failed
+(DynamoDB, YooKassa unreachable) so that YooKassa redelivers (for 24 h). Cheap checks run before any
+I/O; every accepted notification leaves an audit item (ids, statuses, outcome; never card data).
+"""
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from payments.domain import SETTLED_STATUSES, Payment, PaymentStatus, utc_now
+from payments.errors import BadRequest, Forbidden, MalformedJson, PayloadTooLarge, ProviderNotFound
+from payments.observability import bind, count, logger
+from payments.schemas import YooKassaNotification
+from payments.services.refunds import apply_refund
+from payments.services.sync import SyncOutcome, apply_provider_payment, with_budget
+from payments.settings import Settings
+from payments.store import PaymentStore
+from payments.webhook_auth import is_allowed_source
+from payments.yookassa import ProviderPayment, YooKassaClient
+
+MAX_BODY_BYTES = 64 * 1024  # real notifications are a few KiB
+# The re-fetch must leave room for DynamoDB and finish well inside YooKassa's (unpublished) patience.
+REFETCH_BUDGET_SECONDS = 8.0
+PAYMENT_EVENTS = frozenset({"payment.succeeded", "payment.canceled", "payment.waiting_for_capture"})
+REFUND_EVENTS = frozenset({"refund.succeeded"})
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResult:
+    outcome: str
+    payment_id: str | None = None
+    fetched_status: str | None = None
+
+
+def handle_notification(
+    store: PaymentStore,
+    yookassa: Callable[[], YooKassaClient],
+    settings: Settings,
+    body: str | None,
+    is_base64_encoded: bool,
+    source_ip: str,
+    now: datetime | None = None,
+) -> WebhookResult:
+    """One notification, end to end. ``yookassa`` is a factory: rejected requests never build it."""
+    raw = _raw_body(body, is_base64_encoded)
+    if not is_allowed_source(source_ip, settings.networks):
+        _rejected("source_ip")
+        logger.warning("notification from outside YooKassa's networks", extra={"sourceIp": source_ip})
+        raise Forbidden("Notifications are accepted from YooKassa's networks only")
+    notification = parse_notification(raw)
+    event, object_id = notification.event, notification.object.id
+    bind(webhookEvent=event, objectId=object_id)
+    moment = now or utc_now()
+    client = with_budget(yookassa(), REFETCH_BUDGET_SECONDS)
+    if event in PAYMENT_EVENTS:
+        result = _payment_notification(store, client, object_id, moment)
+    elif event in REFUND_EVENTS:
+        result = _refund_notification(store, client, object_id, moment)
+    else:
+        result = WebhookResult("ignored_event")  # YooKassa adds events; unknown ones are not ours to act on
+    store.put_audit(
+        event=event,
+        object_id=object_id,
+        fetched_status=result.fetched_status,
+        outcome=result.outcome,
+        source_ip=source_ip,
+        payment_id=result.payment_id,
+        ttl_days=settings.audit_ttl_days,
+    )
+    count("WebhookAccepted")
+    logger.info("notification handled", extra={"outcome": result.outcome, "paymentId": result.payment_id})
+    return result
+
+
+def parse_notification(raw: bytes) -> YooKassaNotification:
+    """The notification's shape, or a 400: JSON, ``type == "notification"``, an ``event``, ``object.id``."""
+    try:
+        return YooKassaNotification.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(problem.get("type") == "json_invalid" for problem in exc.errors()):
+            _rejected("malformed_json")
+            raise MalformedJson() from exc
+        _rejected("malformed_notification")
+        raise BadRequest("Not a YooKassa notification") from exc
+
+
+def _raw_body(body: str | None, is_base64_encoded: bool) -> bytes:
+    if body is None or body == "":
+        _rejected("malformed_notification")
+        raise BadRequest("A notification body is required")
+    # Refuse by size before decoding anything: the encoded form bounds the decoded one.
+    if len(body) > (MAX_BODY_BYTES * 4 // 3 + 4 if is_base64_encoded else MAX_BODY_BYTES):
+        _rejected("too_large")
+        raise PayloadTooLarge()
+    if not is_base64_encoded:
+        raw = body.encode()
+    else:
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            _rejected("malformed_notification")
+            raise BadRequest("The body is not valid base64") from exc
+    if len(raw) > MAX_BODY_BYTES:
+        _rejected("too_large")
+        raise PayloadTooLarge()
+    return raw
+
+
+def _payment_notification(
+    store: PaymentStore, client: YooKassaClient, object_id: str, now: datetime
+) -> WebhookResult:
+    try:
+        fetched = client.get_payment(object_id)
+    except ProviderNotFound:
+        # Not a payment of our shop (or a made-up id): nothing to do, and nothing to redeliver.
+        logger.info("notified payment unknown to YooKassa")
+        return WebhookResult("not_found")
+    payment = _our_payment(store, fetched)
+    if payment is None:
+        logger.info("notified payment is not ours", extra={"yookassaId": fetched.id})
+        return WebhookResult("unknown_payment", fetched_status=str(fetched.status))
+    bind(paymentId=payment.payment_id, yookassaId=fetched.id)
+    result = apply_provider_payment(store, payment, fetched, now)
+    if result.outcome is SyncOutcome.MISMATCH:
+        _rejected(f"mismatch_{result.reason}")
+        return WebhookResult(f"mismatch:{result.reason}", payment.payment_id, str(fetched.status))
+    return WebhookResult(str(result.outcome), payment.payment_id, str(fetched.status))
+
+
+def _refund_notification(
+    store: PaymentStore, client: YooKassaClient, object_id: str, now: datetime
+) -> WebhookResult:
+    try:
+        refund = client.get_refund(object_id)
+    except ProviderNotFound:
+        logger.info("notified refund unknown to YooKassa")
+        return WebhookResult("not_found")
+    if refund.status != "succeeded":
+        return WebhookResult(str(SyncOutcome.UNCHANGED), fetched_status=refund.status)
+    payment = store.get_payment_by_yookassa_id(refund.payment_id)
+    if payment is None:
+        logger.info("refunded payment is not ours", extra={"yookassaId": refund.payment_id})
+        return WebhookResult("unknown_payment", fetched_status=refund.status)
+    if payment.status is PaymentStatus.PENDING:
+        # The refund overtook the payment's own notification (lost or reordered). A refunded payment
+        # was paid: settle it first, so the order / subscription side effect happens exactly once.
+        synced = apply_provider_payment(store, payment, client.get_payment(refund.payment_id), now)
+        payment = synced.payment
+    if payment.status not in SETTLED_STATUSES:
+        logger.warning(
+            "refund for a payment we do not have as paid",
+            extra={"paymentId": payment.payment_id, "status": str(payment.status)},
+        )
+        count("ProviderStateConflict")
+        return WebhookResult(str(SyncOutcome.CONFLICT), payment.payment_id, refund.status)
+    result = apply_refund(store, payment, refund, now)
+    if result.outcome is SyncOutcome.MISMATCH:
+        _rejected("mismatch_refund")
+    return WebhookResult(str(result.outcome), payment.payment_id, refund.status)
+
+
+def _our_payment(store: PaymentStore, fetched: ProviderPayment) -> Payment | None:
+    """By the paymentId we put into the metadata, else by YooKassa's id: the fetched object decides."""
+    payment_id = fetched.metadata.get("paymentId")
+    if payment_id:
+        payment = store.get_payment(payment_id)
+        if payment is not None:
+            return payment
+    return store.get_payment_by_yookassa_id(fetched.id)
+
+
+def _rejected(reason: str) -> None:
+    # The total feeds the alarm; the per-reason breakdown the dashboard. Reasons are a fixed vocabulary.
+    count("WebhookRejected", reason=reason)
