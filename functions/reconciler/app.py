@@ -1,0 +1,27 @@
+"""Every 5 minutes (EventBridge Scheduler): payments pending too long get YooKassa's final word.
+
+Answers a summary. When every check failed (YooKassa or DynamoDB down) it raises, so the schedule's
+retries and then its dead-letter queue keep the run for an operator.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from payments import runtime
+from payments.domain import utc_now
+from payments.errors import ReconcileFailed
+from payments.observability import logger, metrics
+from payments.services.reconcile import reconcile
+
+
+@logger.inject_lambda_context(clear_state=True, log_event=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
+    logger.append_keys(scheduledTime=event.get("scheduledTime"), attempt=event.get("attemptNumber"))
+    summary = reconcile(
+        runtime.store(), runtime.yookassa(), runtime.settings(), utc_now(), context.get_remaining_time_in_millis
+    )
+    if summary.all_failed:
+        raise ReconcileFailed(f"All {summary.checked} checks failed")
+    return summary.as_dict()

@@ -1,0 +1,146 @@
+"""The reconciler: no payment stays pending because a webhook was lost.
+
+Every few minutes, every payment pending longer than ``reconcile_after_seconds`` (from the sparse,
+write-sharded pending index) is re-fetched from YooKassa and applied through ``sync`` — the webhook's
+own code path. A run is bounded by the Lambda's remaining time; what it does not reach, the next run
+does (the index still holds it).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from payments.domain import Payment, PaymentType, cancel_status
+from payments.errors import PaymentsError, ProviderError, ProviderNotFound
+from payments.observability import count, logger
+from payments.services.payments import provider_request
+from payments.services.sync import SyncOutcome, apply_provider_payment
+from payments.settings import Settings
+from payments.store import PaymentStore
+from payments.yookassa import ProviderPayment, YooKassaClient
+
+# YooKassa keeps an Idempotence-Key for 24 hours: after that, re-sending a create would make a new
+# payment instead of telling us about the old one.
+IDEMPOTENCE_WINDOW = timedelta(hours=23)
+EXPIRED_REASON = "expired_on_confirmation"
+
+
+@dataclass
+class ReconcileSummary:
+    checked: int = 0
+    fixed: int = 0
+    conflicts: int = 0
+    errors: int = 0
+    unfinished: bool = False  # the time budget ran out; the next run continues
+    failed_payment_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "checked": self.checked,
+            "fixed": self.fixed,
+            "conflicts": self.conflicts,
+            "errors": self.errors,
+            "unfinished": self.unfinished,
+        }
+
+    @property
+    def all_failed(self) -> bool:
+        return self.checked > 0 and self.errors == self.checked
+
+
+def reconcile(
+    store: PaymentStore,
+    yookassa: YooKassaClient,
+    settings: Settings,
+    now: datetime,
+    remaining_ms: Callable[[], int],
+) -> ReconcileSummary:
+    """Bring every payment pending too long to YooKassa's state. Stops while time is left to answer."""
+    summary = ReconcileSummary()
+    # Keep enough to finish one more YooKassa call and its writes within the Lambda's timeout.
+    reserve_ms = int((settings.yookassa_budget_seconds + 5) * 1000)
+    cutoff = now - timedelta(seconds=settings.reconcile_after_seconds)
+    for payment in store.iter_pending_payments(older_than=cutoff):
+        if remaining_ms() < reserve_ms:
+            summary.unfinished = True
+            logger.warning("reconciler ran out of time", extra=summary.as_dict())
+            break
+        summary.checked += 1
+        try:
+            outcome = _reconcile_one(store, yookassa, settings, payment, now)
+        except PaymentsError as exc:  # one payment's trouble must not stop the others
+            summary.errors += 1
+            summary.failed_payment_ids.append(payment.payment_id)
+            logger.warning(
+                "reconciling a payment failed",
+                extra={"paymentId": payment.payment_id, "error_code": exc.code},
+            )
+            continue
+        if outcome is SyncOutcome.APPLIED:
+            summary.fixed += 1
+        elif outcome in (SyncOutcome.CONFLICT, SyncOutcome.MISMATCH):
+            summary.conflicts += 1
+    if summary.fixed:
+        count("ReconcilerFixed", summary.fixed)
+    logger.info("reconciler run", extra=summary.as_dict())
+    return summary
+
+
+def _reconcile_one(
+    store: PaymentStore, yookassa: YooKassaClient, settings: Settings, payment: Payment, now: datetime
+) -> SyncOutcome:
+    age = now - payment.created_at
+    past_term = age > timedelta(seconds=settings.payment_term_seconds)
+    if payment.yookassa_id is None:
+        fetched = _learn_provider_payment(store, yookassa, settings, payment, now, past_term)
+        if fetched is None:
+            return SyncOutcome.APPLIED  # closed: YooKassa never had it, and nobody can pay it now
+    else:
+        try:
+            fetched = yookassa.get_payment(payment.yookassa_id)
+        except ProviderNotFound:
+            if not past_term:
+                raise
+            # YooKassa does not know the id we stored (another shop's credentials, a wiped test shop):
+            # nobody can pay it, so it ends instead of being asked about every five minutes forever.
+            logger.error("YooKassa does not know a stored payment", extra={"paymentId": payment.payment_id})
+            store.close_payment(
+                payment, cancel_status(payment.type, None), "not_found_at_provider", "merchant", now
+            )
+            return SyncOutcome.APPLIED
+    result = apply_provider_payment(store, payment, fetched, now)
+    return result.outcome
+
+
+def _learn_provider_payment(
+    store: PaymentStore,
+    yookassa: YooKassaClient,
+    settings: Settings,
+    payment: Payment,
+    now: datetime,
+    past_term: bool,
+) -> ProviderPayment | None:
+    """A payment whose create never got YooKassa's answer: ask again under the same key.
+
+    YooKassa answers a repeated create (same key, same body, within 24 h) with the payment it made the
+    first time, in its current state; if the first request never arrived, this creates it now, and the
+    customer can retry from the order page. Returns ``None`` when the payment was closed instead.
+    """
+    if now - payment.created_at > IDEMPOTENCE_WINDOW:
+        # Too late to ask: the key is forgotten, a create would be a new payment. Nobody has its URL.
+        _close_unreachable(store, payment, now)
+        return None
+    try:
+        return yookassa.create_payment(provider_request(settings, payment), payment.idempotence_key())
+    except ProviderError:
+        if not past_term:
+            raise  # a refusal now may be a passing one; the next run asks again
+        logger.warning("re-sent create refused past the payment term", extra={"paymentId": payment.payment_id})
+        _close_unreachable(store, payment, now)
+        return None
+
+
+def _close_unreachable(store: PaymentStore, payment: Payment, now: datetime) -> None:
+    status = cancel_status(payment.type, EXPIRED_REASON)
+    store.close_payment(payment, status, EXPIRED_REASON, "merchant", now)
+    count("PaymentCanceled" if payment.type is PaymentType.ORDER else "PaymentFailed")
