@@ -28,7 +28,12 @@ DECLINES: list[str | None] = [
     "general_decline",
     None,
 ]
-NOT_FAILURES: list[str | None] = ["expired_on_confirmation", "canceled_by_merchant", "expired_on_capture", "deal_expired"]
+NOT_FAILURES: list[str | None] = [
+    "expired_on_confirmation",
+    "canceled_by_merchant",
+    "expired_on_capture",
+    "deal_expired",
+]
 
 
 @pytest.mark.parametrize("payment_type", list(PaymentType))
