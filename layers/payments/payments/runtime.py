@@ -33,11 +33,23 @@ def yookassa_credentials(config: Settings) -> tuple[str, str] | None:
     if config.yookassa_secret_arn:
         from aws_lambda_powertools.utilities import parameters
 
-        secret = parameters.get_secret(config.yookassa_secret_arn, max_age=300)
-        values = json.loads(secret) if isinstance(secret, str) else {}
-        if values.get("shopId") and values.get("secretKey"):
-            return str(values["shopId"]), str(values["secretKey"])
+        try:
+            secret = parameters.get_secret(config.yookassa_secret_arn, max_age=300)
+        except parameters.exceptions.GetParameterError as exc:
+            raise ConfigurationError("The YooKassa secret could not be read") from exc
+        return parse_yookassa_secret(secret)
     return None
+
+
+def parse_yookassa_secret(secret: object) -> tuple[str, str]:
+    """``{"shopId": "...", "secretKey": "..."}``; anything else is a configuration error, never a crash."""
+    try:
+        values = json.loads(secret) if isinstance(secret, str | bytes) else None
+    except ValueError:
+        values = None
+    if not isinstance(values, dict) or not values.get("shopId") or not values.get("secretKey"):
+        raise ConfigurationError('The YooKassa secret must be JSON: {"shopId": "...", "secretKey": "..."}')
+    return str(values["shopId"]), str(values["secretKey"])
 
 
 @functools.cache
@@ -68,6 +80,6 @@ def reset() -> None:
 def credentials_configured() -> bool:
     try:
         return yookassa_credentials(settings()) is not None
-    except Exception:  # noqa: BLE001 - health reports "missing" for any failure to read the secret
+    except ConfigurationError:
         logger.warning("could not read the YooKassa secret")
         return False
