@@ -52,7 +52,7 @@ def answers(model: type[BaseModel], *error_statuses: int, status: int = 200) -> 
     documented: dict[int, Any] = {
         status: {"description": "OK", "content": {"application/json": {"model": model}}}
     }
-    for error_status in sorted({400, 422, 500, *error_statuses}):
+    for error_status in sorted({400, 422, 500, 503, *error_statuses}):
         documented[error_status] = {
             "description": HTTPStatus(error_status).phrase,
             "content": {"application/json": {"model": ErrorEnvelope}},
