@@ -3,7 +3,8 @@
 import copy
 import json
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -66,14 +67,47 @@ def invoke(function: str, event: dict[str, Any]) -> tuple[int, Any]:
 
 
 @contextmanager
-def dynamodb_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+def isolated_dynamodb_transactions() -> Iterator[None]:
+    """Make moto's DynamoDB as isolated as the real one while concurrent requests hit it.
+
+    moto applies a TransactWriteItems item by item and, when a condition fails, restores a copy of the
+    whole table taken before it began, with no lock: a concurrent request's committed write in between
+    is silently undone (a refund reservation vanished that way). DynamoDB itself isolates transactions,
+    so the emulator's operations run one at a time here. Our code is not touched.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    names = ("put_item", "get_item", "query", "update_item", "delete_item", "transact_write_items")
+    originals = {name: getattr(DynamoDBBackend, name) for name in names}
+
+    def serialized(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return original(*args, **kwargs)
+
+        return call
+
+    for name, original in originals.items():
+        setattr(DynamoDBBackend, name, serialized(original))
     try:
-        yield f"http://{host}:{port}"
+        yield
     finally:
-        server.stop()
+        for name, original in originals.items():
+            setattr(DynamoDBBackend, name, original)
+
+
+@contextmanager
+def dynamodb_server() -> Iterator[str]:
+    """moto's DynamoDB server on loopback, with transactions isolated as DynamoDB's are."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    with isolated_dynamodb_transactions():
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
 
 
 def create_table(endpoint: str, table_name: str) -> None:

@@ -18,7 +18,6 @@ from payments.services.refunds import refund_payment
 from tests.conftest import Stack
 from tests.integration.test_webhook_support import (
     environment,
-    isolated_dynamodb_transactions,
     notify,
     order_payment,
     payment_of,
@@ -138,11 +137,10 @@ def concurrent_refunds(payment_id: str, amounts: list[int]) -> list[RefundAccept
             results.append(refused)
 
     threads = [threading.Thread(target=run, args=(n, amount)) for n, amount in enumerate(amounts)]
-    with isolated_dynamodb_transactions():
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return results
 
 

@@ -241,37 +241,6 @@ def _cold_start(changed: dict[str, str]) -> None:
         runtime.yookassa.cache_clear()
 
 
-@contextmanager
-def isolated_dynamodb_transactions() -> Iterator[None]:
-    """Make moto's DynamoDB as isolated as the real one while concurrent requests hit it.
-
-    moto applies a TransactWriteItems item by item and, when a condition fails, restores a copy of the
-    whole table taken before it began, with no lock: a concurrent request's committed write in between
-    is silently undone (a refund reservation vanished that way). DynamoDB itself isolates transactions,
-    so the emulator's operations run one at a time here. Our code is not touched.
-    """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    names = ("put_item", "get_item", "query", "update_item", "delete_item", "transact_write_items")
-    originals = {name: getattr(DynamoDBBackend, name) for name in names}
-
-    def serialized(original: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return original(*args, **kwargs)
-
-        return call
-
-    for name, original in originals.items():
-        setattr(DynamoDBBackend, name, serialized(original))
-    try:
-        yield
-    finally:
-        for name, original in originals.items():
-            setattr(DynamoDBBackend, name, original)
-
-
 class WebhookBridge:
     """A tiny Function URL: HTTP requests become payload v2.0 events for the webhook function.
 

@@ -7,6 +7,7 @@ budget), reuses one keep-alive session across invocations, retries only what is 
 *same* Idempotence-Key, and maps every outcome to a typed error. It never logs credentials or bodies.
 """
 
+import copy
 import logging
 import time
 from collections.abc import Callable
@@ -120,6 +121,13 @@ class YooKassaClient:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
+
+    def with_budget(self, budget_seconds: float) -> "YooKassaClient":
+        """This client (same keep-alive session, credentials, timeouts) with a total budget of at most
+        ``budget_seconds`` per call: webhooks and polls must not wait as long as a create may."""
+        bounded = copy.copy(self)
+        bounded._budget = min(self._budget, budget_seconds)
+        return bounded
 
     def __repr__(self) -> str:  # never show the secret in a traceback or log
         return f"YooKassaClient(api_url={self.api_url!r}, shop_id={self.shop_id!r})"

@@ -29,7 +29,7 @@ from payments.schemas import (
     CreateSubscriptionPaymentRequest,
     PaymentCreated,
 )
-from payments.services.sync import POLL_REFRESH_BUDGET_SECONDS, apply_provider_payment, with_budget
+from payments.services.sync import POLL_REFRESH_BUDGET_SECONDS, apply_provider_payment
 from payments.settings import Settings
 from payments.store import PaymentStore
 from payments.yookassa import YooKassaClient
@@ -274,7 +274,7 @@ def get_payment_status(
     try:
         if not store.claim_provider_check(payment, moment, settings.provider_refresh_interval_seconds):
             return payment  # another poll asked YooKassa moments ago
-        client = with_budget(yookassa(), POLL_REFRESH_BUDGET_SECONDS)
+        client = yookassa().with_budget(POLL_REFRESH_BUDGET_SECONDS)
         fetched = client.get_payment(payment.yookassa_id)
         return apply_provider_payment(store, payment, fetched, moment).payment
     except PaymentsError as exc:

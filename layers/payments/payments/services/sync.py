@@ -7,7 +7,6 @@ and writes with conditional, version-checked writes. Losing a write race means "
 payment meanwhile": re-read and decide again, so duplicates racing each other end as no-ops.
 """
 
-import copy
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -23,7 +22,7 @@ from payments.domain import (
 from payments.errors import ConcurrentUpdate
 from payments.observability import count, logger
 from payments.store import PaymentStore
-from payments.yookassa import ProviderPayment, YooKassaClient
+from payments.yookassa import ProviderPayment
 
 # Every round has a winner, so a few rounds settle any realistic race (webhook + reconciler + polls).
 RACE_ROUNDS = 5
@@ -166,15 +165,3 @@ def _settle(store: PaymentStore, payment: Payment, status: PaymentStatus, now: d
         logger.error("subscription missing or already extended", extra={"paymentId": payment.payment_id})
         return store.settle_payment_alone(payment, status, now)
     return store.settle_subscription_payment(payment, subscription, now)
-
-
-def with_budget(client: YooKassaClient, budget_seconds: float) -> YooKassaClient:
-    """The same client (session, credentials, timeouts) with a shorter total budget per call.
-
-    A webhook must answer well inside YooKassa's patience and a poll must never hang on YooKassa, while
-    the create routes keep the longer budget. The client offers no public way to do this yet, so the
-    copy shares the keep-alive session and only lowers the budget.
-    """
-    bounded = copy.copy(client)
-    bounded._budget = min(client._budget, budget_seconds)
-    return bounded

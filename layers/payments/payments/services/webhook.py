@@ -23,7 +23,7 @@ from payments.errors import BadRequest, Forbidden, MalformedJson, PayloadTooLarg
 from payments.observability import bind, count, logger
 from payments.schemas import YooKassaNotification
 from payments.services.refunds import apply_refund
-from payments.services.sync import SyncOutcome, apply_provider_payment, with_budget
+from payments.services.sync import SyncOutcome, apply_provider_payment
 from payments.settings import Settings
 from payments.store import PaymentStore
 from payments.webhook_auth import is_allowed_source
@@ -62,7 +62,7 @@ def handle_notification(
     event, object_id = notification.event, notification.object.id
     bind(webhookEvent=event, objectId=object_id)
     moment = now or utc_now()
-    client = with_budget(yookassa(), REFETCH_BUDGET_SECONDS)
+    client = yookassa().with_budget(REFETCH_BUDGET_SECONDS)
     if event in PAYMENT_EVENTS:
         result = _payment_notification(store, client, object_id, moment)
     elif event in REFUND_EVENTS:
