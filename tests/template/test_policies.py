@@ -30,6 +30,8 @@ QUERY_PAYMENT = Grant("dynamodb:Query", TABLE, ("PAYMENT#*",))
 # YooKassa's id lookup, and the order or subscription it pays.
 SYNC = {put("PAYMENT", "YOOKASSA"), update("PAYMENT", "ORDER", "SUBSCRIPTION")}
 
+RECONCILER_DLQ = '{"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "Arn"]}'
+
 EXPECTED: dict[str, set[Grant]] = {
     "CreateOrderPaymentFunction": {
         GET,
@@ -63,6 +65,7 @@ EXPECTED: dict[str, set[Grant]] = {
         Grant("dynamodb:Query", TABLE + "/index/PendingIndex"),
         *SYNC,
         READ_SECRET,
+        Grant("sqs:SendMessage", RECONCILER_DLQ),  # its DeadLetterQueue: runs that raised land there
     },
 }
 
@@ -87,7 +90,9 @@ def test_nothing_is_granted_by_wildcard() -> None:
     for function in lambda_functions():
         for grant in grants_of(function):
             assert "*" not in grant.action, (function, grant)
-            assert grant.resource in {TABLE, SECRET} or grant.resource.startswith(TABLE + "/index/"), grant
+            assert grant.resource in {TABLE, SECRET, RECONCILER_DLQ} or grant.resource.startswith(
+                TABLE + "/index/"
+            ), grant
 
 
 def test_only_the_admin_routes_write_prices() -> None:
