@@ -47,6 +47,12 @@ CASES = [
     case("CreateOrderPaymentFunction", 422, "validation_error", body="order-1"),
     case("CreateOrderPaymentFunction", 400, "malformed_json", raw_body='{"orderId": "order-1",'),
     case("CreateOrderPaymentFunction", 400, "malformed_json", raw_body="\x00\x01"),
+    case(
+        "CreateOrderPaymentFunction",
+        400,
+        "malformed_json",
+        raw_body='{"orderId": "o", "amount": ' + "9" * 5000 + "}",
+    ),
     case("CreateOrderPaymentFunction", 400, "bad_request"),
     case("CreateOrderPaymentFunction", 413, "payload_too_large", body={**ORDER_OK, "pad": "x" * 20_000}),
     case(

@@ -47,12 +47,17 @@ def test_the_client_is_built_from_the_secret(secrets_manager: Any, monkeypatch: 
 def test_the_secret_is_read_once_and_cached(secrets_manager: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     arn = store_secret(secrets_manager, json.dumps({"shopId": "506751", "secretKey": "first"}), monkeypatch)
     assert runtime.yookassa_credentials(runtime.settings()) == ("506751", "first")
+    first_client = runtime.yookassa()
     rotated = json.dumps({"shopId": "1", "secretKey": "2"})
     secrets_manager.put_secret_value(SecretId=arn, SecretString=rotated)
-    runtime.reset()  # even a new client within max_age gets the cached value: no call per invocation
+    # every invocation asks, and within max_age gets the cached value: no Secrets Manager call
     assert runtime.yookassa_credentials(runtime.settings()) == ("506751", "first")
-    parameters.clear_caches()  # what max_age=300 s does by itself: a rotated secret is picked up
+    assert runtime.yookassa() is first_client
+    runtime.clear_secret_cache()  # what max_age=300 s does by itself: a rotated secret is picked up
     assert runtime.yookassa_credentials(runtime.settings()) == ("1", "2")
+    rotated_client = runtime.yookassa()  # ...and warm containers build a client with it
+    assert rotated_client is not first_client
+    assert rotated_client._session.auth == ("1", "2")
 
 
 @pytest.mark.parametrize("value", ["not json", json.dumps({"shopId": "506751"}), json.dumps(["x"])])

@@ -101,18 +101,23 @@ def _unreadable(event: dict[str, Any]) -> errors.PaymentsError | None:
     content_type = str(headers.get("content-type") or "").split(";")[0].strip().lower()
     if body and content_type != "application/json":
         return errors.UnsupportedMediaType()
-    if body and event.get("isBase64Encoded"):
+    if not body:
+        return None
+    text = body
+    if event.get("isBase64Encoded"):
         # API Gateway base64-encodes what is not text: Powertools would crash decoding non-UTF-8 (a 500).
         try:
-            base64.b64decode(body).decode("utf-8")
+            text = base64.b64decode(body).decode("utf-8")
         except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
             return errors.MalformedJson()
-    if body and not event.get("isBase64Encoded") and not body.lstrip().startswith("{"):
-        # Powertools would take the first element of a JSON array as the body: refuse it here.
-        try:
-            json.loads(body)
-        except ValueError:
-            return errors.MalformedJson()
+    # Parsed once here (at most 16 KiB): what Python's parser refuses — including integers of more
+    # than 4300 digits — is malformed JSON, not a crash; and Powertools would take the first element
+    # of a JSON array as the body.
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return errors.MalformedJson()
+    if not isinstance(parsed, dict):
         return errors.ValidationFailed(details=[{"field": "body", "problem": "must be a JSON object"}])
     return None
 

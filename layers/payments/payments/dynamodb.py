@@ -42,9 +42,12 @@ from payments.domain import (
 )
 from payments.errors import ConcurrentUpdate, StoreUnavailable
 from payments.money import Kopecks
-from payments.store import IdempotencyRecord
+from payments.store import IDEMPOTENCY_IN_PROGRESS, IdempotencyRecord
 
 META = "META"
+# How long a claimed Idempotency-Key stays "in progress" without an answer: longer than any function
+# runs (API Gateway gives up at 30 s), so a running request keeps it; a crashed one frees it soon.
+IDEMPOTENCY_CLAIM_SECONDS = 120
 CONDITION_FAILED = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
 
 
@@ -196,8 +199,8 @@ class IdempotencyItem(_Item):
         pass
 
     request_hash = UnicodeAttribute(attr_name="requestHash")
-    status_code = NumberAttribute(attr_name="statusCode")
-    body = UnicodeAttribute(attr_name="body")
+    status_code = NumberAttribute(attr_name="statusCode")  # 0 while the claiming request is running
+    body = UnicodeAttribute(null=True, attr_name="body")  # the response, once there is one
 
 
 class AuditItem(_Item):
@@ -387,12 +390,15 @@ class DynamoStore:
             f"YOOKASSA#{yookassa_id}", META, kind="yookassa", payment_id=payment.payment_id
         )
         actions: list[Action] = [PaymentItem.yookassa_id.set(yookassa_id), PaymentItem.version.add(1)]
+        condition = PaymentItem.yookassa_id.does_not_exist()
         if payment_url:
             actions.append(PaymentItem.payment_url.set(payment_url))
+            # A payment URL is only handed out for a payment of ours that can still be paid.
+            condition &= PaymentItem.status == str(PaymentStatus.PENDING)
         try:
             self._transact(
                 lambda t: (
-                    t.update(item, actions=actions, condition=PaymentItem.yookassa_id.does_not_exist()),
+                    t.update(item, actions=actions, condition=condition),
                     t.save(lookup, condition=YooKassaLookupItem.pk.does_not_exist()),
                 )
             )
@@ -432,7 +438,10 @@ class DynamoStore:
                         OrderItem.active_payment_id.remove(),
                         OrderItem.version.add(1),
                     ],
-                    condition=OrderItem.paid_payment_id.does_not_exist(),
+                    # ...and the order still costs what was paid, and is still the payer's.
+                    condition=OrderItem.paid_payment_id.does_not_exist()
+                    & (OrderItem.amount == payment.amount)
+                    & (OrderItem.user_id == payment.user_id),
                 ),
             )
         )
@@ -454,6 +463,8 @@ class DynamoStore:
         assert extended.start_date is not None and extended.end_date is not None
         actions: list[Action] = [
             SubscriptionItem.subscription_type.set(str(extended.subscription_type)),
+            # The period paid for is of the plan paid for: a switch of plan takes effect with it.
+            SubscriptionItem.plan_id.set(payment.plan_id or subscription.plan_id),
             SubscriptionItem.status.set(str(extended.status)),
             SubscriptionItem.start_date.set(extended.start_date),
             SubscriptionItem.end_date.set(extended.end_date),
@@ -703,12 +714,41 @@ class DynamoStore:
         item = self._get(IdempotencyItem, f"IDEMPOTENCY#{user_id}#{key}")
         if item is None or (item.expires_at is not None and item.expires_at < datetime.now(UTC).timestamp()):
             return None  # TTL deletion is lazy; an expired record no longer counts
-        return IdempotencyRecord(item.request_hash, int(item.status_code), item.body)
+        return IdempotencyRecord(item.request_hash, int(item.status_code), item.body or "")
 
-    def put_idempotency(
+    def claim_idempotency(
+        self, user_id: str, key: str, request_hash: str, ttl_hours: int
+    ) -> IdempotencyRecord | None:
+        """Take ``key`` for one running request: ``None`` when this call took it, else the record that
+        holds it (answered, or claimed by a request still running). A conditional put: of two
+        concurrent requests with the same key exactly one takes it."""
+        for _ in range(3):
+            now = datetime.now(UTC)
+            lease = min(timedelta(seconds=IDEMPOTENCY_CLAIM_SECONDS), timedelta(hours=ttl_hours))
+            item = IdempotencyItem(
+                f"IDEMPOTENCY#{user_id}#{key}",
+                META,
+                kind="idempotency",
+                request_hash=request_hash,
+                status_code=IDEMPOTENCY_IN_PROGRESS,
+                expires_at=int((now + lease).timestamp()),
+            )
+            # Free: no record, or one past its expiry that TTL has not deleted yet.
+            condition = IdempotencyItem.pk.does_not_exist() | (IdempotencyItem.expires_at < int(now.timestamp()))
+            try:
+                self._call(lambda item=item, condition=condition: item.save(condition=condition))
+                return None
+            except _ConditionFailed:
+                existing = self.get_idempotency(user_id, key)
+                if existing is not None:
+                    return existing
+                # released or expired between the two calls: claim again
+        raise ConcurrentUpdate()
+
+    def complete_idempotency(
         self, user_id: str, key: str, request_hash: str, status_code: int, body: str, ttl_hours: int
-    ) -> None:
-        expires = int((datetime.now(UTC) + timedelta(hours=ttl_hours)).timestamp())
+    ) -> bool:
+        """Store the answer on our claim; False when the claim is no longer ours (its lease ran out)."""
         item = IdempotencyItem(
             f"IDEMPOTENCY#{user_id}#{key}",
             META,
@@ -716,9 +756,25 @@ class DynamoStore:
             request_hash=request_hash,
             status_code=status_code,
             body=body,
-            expires_at=expires,
+            expires_at=int((datetime.now(UTC) + timedelta(hours=ttl_hours)).timestamp()),
         )
-        self._call(item.save)
+        try:
+            self._call(lambda: item.save(condition=self._idempotency_claimed(request_hash)))
+        except _ConditionFailed:
+            return False
+        return True
+
+    def release_idempotency(self, user_id: str, key: str, request_hash: str) -> None:
+        """Give up our claim (the request failed): the client may retry with the same key at once."""
+        item = IdempotencyItem(f"IDEMPOTENCY#{user_id}#{key}", META)
+        with contextlib.suppress(_ConditionFailed):  # no longer ours: leave it to its holder
+            self._call(lambda: item.delete(condition=self._idempotency_claimed(request_hash)))
+
+    @staticmethod
+    def _idempotency_claimed(request_hash: str) -> Any:
+        return (IdempotencyItem.status_code == IDEMPOTENCY_IN_PROGRESS) & (
+            IdempotencyItem.request_hash == request_hash
+        )
 
     def put_audit(
         self,

@@ -3,12 +3,16 @@
 import functools
 import json
 import os
+from typing import TYPE_CHECKING
 
 from payments.dynamodb import DynamoStore
 from payments.errors import PaymentsError
 from payments.observability import logger, observe_provider_call
 from payments.settings import Settings
 from payments.yookassa import YooKassaClient
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 
 class ConfigurationError(PaymentsError):
@@ -26,16 +30,30 @@ def store() -> DynamoStore:
     return DynamoStore(config.table_name, pending_shards=config.pending_shards)
 
 
+# Secrets Manager reads are bounded like every other external call; Powertools caches the value.
+SECRET_MAX_AGE_SECONDS = 300
+
+
+@functools.cache
+def _secrets() -> "SecretsProvider":
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from botocore.config import Config
+
+    bounded = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+    return SecretsProvider(boto_config=bounded)
+
+
 def yookassa_credentials(config: Settings) -> tuple[str, str] | None:
-    """Shop id and secret key: from Secrets Manager in AWS, from the environment locally."""
+    """Shop id and secret key: from Secrets Manager in AWS (re-read every 5 minutes, so a rotated
+    key reaches warm containers), from the environment locally."""
     if config.yookassa_shop_id and config.yookassa_secret_key:
         return config.yookassa_shop_id, config.yookassa_secret_key.get_secret_value()
     if config.yookassa_secret_arn:
-        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
         try:
-            secret = parameters.get_secret(config.yookassa_secret_arn, max_age=300)
-        except parameters.exceptions.GetParameterError as exc:
+            secret = _secrets().get(config.yookassa_secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
+        except GetParameterError as exc:
             raise ConfigurationError("The YooKassa secret could not be read") from exc
         return parse_yookassa_secret(secret)
     return None
@@ -52,14 +70,20 @@ def parse_yookassa_secret(secret: object) -> tuple[str, str]:
     return str(values["shopId"]), str(values["secretKey"])
 
 
-@functools.cache
 def yookassa() -> YooKassaClient:
+    """The client for the current credentials: one per credentials, so its keep-alive connection
+    lives across invocations and a rotated secret gets a new one."""
     config = settings()
     credentials = yookassa_credentials(config)
     if credentials is None:
         logger.error("YooKassa credentials are not configured")
         raise ConfigurationError("YooKassa credentials are not configured")
-    shop_id, secret_key = credentials
+    return _client(*credentials)
+
+
+@functools.lru_cache(maxsize=2)
+def _client(shop_id: str, secret_key: str) -> YooKassaClient:
+    config = settings()
     return YooKassaClient(
         config.yookassa_api_url,
         shop_id,
@@ -71,9 +95,14 @@ def yookassa() -> YooKassaClient:
     )
 
 
+def clear_secret_cache() -> None:
+    """Forget the cached secret: the next invocation reads Secrets Manager again."""
+    _secrets().clear_cache()
+
+
 def reset() -> None:
     """Forget every cached adapter: the next call builds them from the current environment."""
-    for factory in (settings, store, yookassa):
+    for factory in (settings, store, _client, _secrets):
         factory.cache_clear()
 
 

@@ -58,6 +58,8 @@ def create_order_payment(
         if request.amount != order.amount:
             raise AmountMismatch(f"The order's amount is {order.amount} kopecks")
         payment = _reusable(store, settings, order.active_payment_id, moment)
+        if payment is not None and (payment.amount, payment.user_id) != (order.amount, caller.user_id):
+            payment = None  # the order's price or owner changed since: that payment no longer fits
         if payment is None:
             payment = _new_payment(
                 caller,
@@ -184,11 +186,17 @@ def _ensure_provider_payment(
         raise
     if not created.confirmation_url:
         raise ProviderError("YooKassa returned no confirmation URL")
-    attached = store.attach_provider_payment(payment, created.id, created.confirmation_url)
+    try:
+        attached = store.attach_provider_payment(payment, created.id, created.confirmation_url)
+    except ConcurrentUpdate as exc:
+        attached = store.get_payment(payment.payment_id) or payment
+        if attached.yookassa_id != created.id:
+            raise ProviderError("The payment changed while YooKassa was creating it") from exc
+    if attached.status is not PaymentStatus.PENDING or attached.payment_url is None:
+        # Another request saw YooKassa refuse this payment and failed it: never hand out its URL.
+        raise ProviderError("The payment can no longer be paid; create it again")
     logger.info("payment created", extra={"paymentId": payment.payment_id, "yookassaId": created.id})
-    return PaymentCreated(
-        paymentUrl=attached.payment_url or created.confirmation_url, paymentId=payment.payment_id
-    )
+    return PaymentCreated(paymentUrl=attached.payment_url, paymentId=payment.payment_id)
 
 
 def _reusable(store: PaymentStore, settings: Settings, payment_id: str | None, now: datetime) -> Payment | None:

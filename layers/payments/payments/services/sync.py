@@ -143,8 +143,17 @@ def _settle(store: PaymentStore, payment: Payment, status: PaymentStatus, now: d
         if order is None:  # orders are never deleted; keep the money on record all the same
             logger.error("the paid payment's order is missing", extra={"paymentId": payment.payment_id})
             return store.settle_payment_alone(payment, status, now)
-        if order.paid_payment_id is None:
+        if order.paid_payment_id is None and (order.amount, order.user_id) == (payment.amount, payment.user_id):
             return store.settle_order_payment(payment, order, now)
+        if order.paid_payment_id is None:
+            # The order's price or owner changed after this payment was started: the money does not
+            # pay the order as it stands now. Record it as paid; a human refunds or settles it.
+            logger.error(
+                "paid payment no longer matches its order (price or owner changed)",
+                extra={"paymentId": payment.payment_id, "orderId": payment.subject_id},
+            )
+            count("DuplicateOrderPayment", reason="order_changed")
+            return store.settle_payment_alone(payment, status, now)
         if order.paid_payment_id == payment.payment_id:
             return store.settle_payment_alone(payment, status, now)  # the order already says so
         # Another payment of the same order was paid first (two tabs, two checkouts). The order's
