@@ -233,12 +233,7 @@ def environment(**values: str) -> Iterator[None]:
 
 
 def _cold_start(changed: dict[str, str]) -> None:
-    # A new DynamoDB adapter costs ~1 s of botocore client creation; build one only for AWS_* changes.
-    if any(name.startswith("AWS_") for name in changed):
-        runtime.reset()
-    else:
-        runtime.settings.cache_clear()
-        runtime.yookassa.cache_clear()
+    runtime.reset()  # the next invocation builds its adapters from the changed environment
 
 
 class WebhookBridge:
