@@ -24,6 +24,8 @@ def update(*kinds: str) -> Grant:
 
 # A payment's own partition holds its refund requests and applied refunds.
 QUERY_PAYMENT = Grant("dynamodb:Query", TABLE, ("PAYMENT#*",))
+# A create that failed gives up its claim on the client's Idempotency-Key, so a retry may run.
+RELEASE_IDEMPOTENCY = Grant("dynamodb:DeleteItem", TABLE, ("IDEMPOTENCY#*",))
 
 
 # Bringing a payment forward from what YooKassa says (status polls, webhook, reconciler): the payment,
@@ -37,12 +39,14 @@ EXPECTED: dict[str, set[Grant]] = {
         GET,
         put("PAYMENT", "YOOKASSA", "IDEMPOTENCY"),
         update("PAYMENT", "ORDER"),
+        RELEASE_IDEMPOTENCY,
         READ_SECRET,
     },
     "CreateSubscriptionPaymentFunction": {
         GET,
         put("PAYMENT", "YOOKASSA", "IDEMPOTENCY", "SUBSCRIPTION"),
         update("PAYMENT", "SUBSCRIPTION"),
+        RELEASE_IDEMPOTENCY,
         READ_SECRET,
     },
     "OrderPaymentStatusFunction": {GET, *SYNC, READ_SECRET},
@@ -115,6 +119,9 @@ def test_only_functions_that_call_yookassa_read_its_secret() -> None:
 
 
 def test_nothing_deletes_or_scans() -> None:
+    """The one delete: a create that failed gives up its claim on an Idempotency-Key, nothing else."""
     for function in lambda_functions():
         actions = {grant.action for grant in grants_of(function)}
-        assert not actions & {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:BatchWriteItem"}, function
+        assert not actions & {"dynamodb:Scan", "dynamodb:BatchWriteItem"}, function
+        deletes = {grant for grant in grants_of(function) if grant.action == "dynamodb:DeleteItem"}
+        assert deletes <= {RELEASE_IDEMPOTENCY}, function

@@ -158,6 +158,14 @@ def _run_every_flow(stack: Stack) -> None:
         assert status == 200, body
         created.append(body["paymentId"])
     assert stack.create_order_payment("pol-paid", 150_000, headers={"Idempotency-Key": "k-pol-paid"})[0] == 200
+    # A create that fails gives its Idempotency-Key back (both create routes).
+    assert stack.create_order_payment("pol-paid", 1, headers={"Idempotency-Key": "k-wrong-amount"})[0] == 422
+    status, _ = stack.call(
+        "CreateSubscriptionPaymentFunction",
+        body={"subscriptionId": "pol-sub", "subscriptionType": "monthly", "planId": "basic", "amount": 1},
+        headers={"Idempotency-Key": "k-wrong-amount"},
+    )
+    assert status == 422
     paid, hooked, canceled, reconciled = created
     stack.sandbox_post(f"/sandbox/payments/{_provider_id(stack, paid)}/succeed", {"card": "5555555555554444"})
     assert stack.status(paid, function="OrderPaymentStatusFunction")[1]["status"] == "paid"

@@ -734,7 +734,9 @@ class DynamoStore:
                 expires_at=int((now + lease).timestamp()),
             )
             # Free: no record, or one past its expiry that TTL has not deleted yet.
-            condition = IdempotencyItem.pk.does_not_exist() | (IdempotencyItem.expires_at < int(now.timestamp()))
+            condition = IdempotencyItem.pk.does_not_exist() | (
+                IdempotencyItem.expires_at < int(now.timestamp())
+            )
             try:
                 self._call(lambda item=item, condition=condition: item.save(condition=condition))
                 return None

@@ -45,6 +45,11 @@ class IdempotencyKeyReused(PaymentsError):
     default_message = "This Idempotency-Key was used with a different request"
 
 
+class IdempotencyKeyInUse(PaymentsError):
+    status, code = 409, "idempotency_key_in_use"
+    default_message = "A request with this key is still being processed; retry"
+
+
 class RefundExceedsPayment(PaymentsError):
     status, code, default_message = 409, "refund_exceeds_payment", "The refund exceeds what is left to refund"
 

@@ -8,12 +8,18 @@ from typing import Protocol
 from payments.domain import Order, Payment, PaymentStatus, Plan, RefundReservation, RefundState, Subscription
 from payments.money import Kopecks
 
+IDEMPOTENCY_IN_PROGRESS = 0  # the status code of a key claimed by a request that has not answered yet
+
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
     request_hash: str
     status_code: int
     body: str
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status_code == IDEMPOTENCY_IN_PROGRESS
 
 
 class PaymentStore(Protocol):
@@ -76,9 +82,13 @@ class PaymentStore(Protocol):
 
     # Idempotency-Key records and the webhook audit trail
     def get_idempotency(self, user_id: str, key: str) -> IdempotencyRecord | None: ...
-    def put_idempotency(
+    def claim_idempotency(
+        self, user_id: str, key: str, request_hash: str, ttl_hours: int
+    ) -> IdempotencyRecord | None: ...
+    def complete_idempotency(
         self, user_id: str, key: str, request_hash: str, status_code: int, body: str, ttl_hours: int
-    ) -> None: ...
+    ) -> bool: ...
+    def release_idempotency(self, user_id: str, key: str, request_hash: str) -> None: ...
     def put_audit(
         self,
         *,
