@@ -6,6 +6,7 @@ sandbox over HTTP, DynamoDB is moto's server.
 """
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from payments import runtime
 from payments.errors import PaymentsError, RefundExceedsPayment
 from payments.schemas import RefundAccepted, RefundRequest
 from payments.services.refunds import refund_payment
+from payments.yookassa import ProviderRefund, YooKassaClient
 from tests.conftest import Stack
 from tests.integration.test_webhook_support import (
     environment,
@@ -252,3 +254,82 @@ def test_a_refusal_by_yookassa_releases_the_held_amount(stack: Stack) -> None:
     # the refusal is the answer to this key from now on; a new key may try what is really left
     assert refund(stack, payment_id, 50000, key="too-late")[0] == 502
     assert refund(stack, payment_id, 10000, key="what-is-left")[0] == 200
+
+
+def lost_answer(stack: Stack, payment_id: str, amount: int, key: str) -> None:
+    """YooKassa makes the refund but answers 500 until our budget runs out: the admin gets a 504."""
+    stack.sandbox_post("/sandbox/faults", {"route": "POST /v3/refunds", "fault": "500_applied", "count": 100})
+    with environment(YOOKASSA_BUDGET_SECONDS="1"):
+        status, body = refund(stack, payment_id, amount, key=key)
+    requests.delete(f"{stack.sandbox.base_url}/sandbox/faults", timeout=5).raise_for_status()
+    assert (status, body["error"]["code"]) == (504, "provider_timeout")
+    assert payment_of(payment_id).refund_reserved == amount
+
+
+def test_a_refund_whose_answer_was_lost_is_settled_by_its_notification(stack: Stack) -> None:
+    payment_id, yookassa_id = paid_order(stack)
+    lost_answer(stack, payment_id, 70000, key="lost-answer")
+    [provider] = provider_refunds(stack, yookassa_id)
+    assert provider["metadata"]["paymentId"] == payment_id and provider["metadata"]["refundRequestId"]
+
+    assert notify(stack, "refund.succeeded", provider["id"]) == (200, {"outcome": "applied"})
+
+    # the hold became the refund: nothing held, nothing counted twice, and the rest is refundable
+    payment = payment_of(payment_id)
+    assert (payment.refunded_amount, payment.refund_reserved) == (70000, 0)
+    assert notify(stack, "refund.succeeded", provider["id"]) == (200, {"outcome": "duplicate"})
+    again = refund(stack, payment_id, 70000, key="lost-answer")  # the admin retries: the same refund
+    assert (again[0], again[1]["refundId"], again[1]["refundedAmount"]) == (200, provider["id"], 70000)
+    rest = refund(stack, payment_id, 30000, key="the-rest")
+    assert (rest[0], rest[1]["refundedAmount"], rest[1]["paymentStatus"]) == (200, 100000, "refunded")
+    assert len(provider_refunds(stack, yookassa_id)) == 2
+    payment = payment_of(payment_id)
+    assert (payment.refunded_amount, payment.refund_reserved, payment.status) == (100000, 0, "refunded")
+
+
+def test_the_notification_before_the_create_answer_is_recorded_settles_the_hold_once(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """YooKassa notifies (and we apply it) while our create's answer is still on its way to us."""
+    payment_id, yookassa_id = paid_order(stack)
+    client = runtime.yookassa().with_budget(20)
+    create = client.create_refund
+    notified: list[tuple[int, Any]] = []
+
+    def create_then_notify(body: dict[str, Any], idempotence_key: str) -> ProviderRefund:
+        created = create(body, idempotence_key)
+        notified.append(notify(stack, "refund.succeeded", created.id))
+        return created
+
+    monkeypatch.setattr(client, "create_refund", create_then_notify)
+    accepted = refund_payment(
+        runtime.store(), client, payment_id, RefundRequest(amount=70000), "webhook-first", requested_by="ops"
+    )
+
+    assert notified == [(200, {"outcome": "applied"})]
+    assert (accepted.amount, accepted.refundedAmount, accepted.paymentStatus) == (70000, 70000, "paid")
+    payment = payment_of(payment_id)
+    assert (payment.refunded_amount, payment.refund_reserved) == (70000, 0)
+    assert refund(stack, payment_id, 30000, key="the-rest")[0] == 200
+    assert len(provider_refunds(stack, yookassa_id)) == 2
+    assert payment_of(payment_id).refunded_amount == 100000
+
+
+def test_a_refund_yookassa_canceled_gives_its_hold_back(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    payment_id, yookassa_id = paid_order(stack)
+    lost_answer(stack, payment_id, 70000, key="canceled-later")
+    [provider] = provider_refunds(stack, yookassa_id)
+    # The sandbox's refunds always succeed; here YooKassa is made to say this one was canceled.
+    get_refund = YooKassaClient.get_refund
+
+    def canceled(self: YooKassaClient, refund_id: str) -> ProviderRefund:
+        return replace(get_refund(self, refund_id), status="canceled")
+
+    monkeypatch.setattr(YooKassaClient, "get_refund", canceled)
+
+    assert notify(stack, "refund.succeeded", provider["id"]) == (200, {"outcome": "applied"})
+    assert notify(stack, "refund.succeeded", provider["id"]) == (200, {"outcome": "duplicate"})
+
+    payment = payment_of(payment_id)
+    assert (payment.refunded_amount, payment.refund_reserved) == (0, 0)
+    assert refund(stack, payment_id, 70000, key="canceled-later")[0] == 502  # that request's answer now

@@ -75,6 +75,8 @@ class ProviderRefund:
     status: str
     amount: Kopecks
     currency: str
+    # What we sent when creating it (refundRequestId, paymentId): finds our request without its id.
+    metadata: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_api(cls, body: dict[str, Any]) -> "ProviderRefund":
@@ -85,6 +87,7 @@ class ProviderRefund:
                 status=str(body["status"]),
                 amount=amount_to_kopecks(body["amount"]["value"]),
                 currency=str(body["amount"]["currency"]),
+                metadata={str(k): str(v) for k, v in (body.get("metadata") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ProviderError("YooKassa returned a refund we cannot read") from exc

@@ -5,6 +5,10 @@ YooKassa. Two concurrent requests that together exceed the payment cannot both r
 both reach YooKassa. The hold is released when YooKassa refuses, and turned into ``refundedAmount`` when
 the refund succeeds (from the create answer or from ``refund.succeeded``, whichever comes first: both
 go through ``apply_refund``, which records each YooKassa refund id once).
+
+Each YooKassa refund carries ``metadata.refundRequestId`` (and ``paymentId``): its notification finds our
+request even when our create never learnt YooKassa's answer (a 500, a timeout), so the hold always
+becomes the recorded refund in the same write, or is given back when YooKassa cancels the refund.
 """
 
 import hashlib
@@ -77,15 +81,21 @@ def refund_payment(
 
 
 def apply_refund(store: PaymentStore, payment: Payment, refund: ProviderRefund, now: datetime) -> RefundResult:
-    """Record one succeeded YooKassa refund on ``payment``, once per refund id; duplicates are no-ops."""
-    if refund.status != "succeeded":
+    """Record one succeeded YooKassa refund on ``payment``, once per refund id; duplicates are no-ops.
+
+    Our request behind it, if any, is settled in the same write (its hold becomes the refund); a
+    canceled refund gives its request's hold back.
+    """
+    if refund.status not in ("succeeded", "canceled"):
         return RefundResult(payment, SyncOutcome.UNCHANGED)
     if refund.currency != CURRENCY or payment.yookassa_id != refund.payment_id:
         logger.warning("refund does not match the payment", extra={"paymentId": payment.payment_id})
         return RefundResult(payment, SyncOutcome.MISMATCH)
+    if refund.status == "canceled":
+        return _canceled(store, payment, refund, now)
     current = payment
     for _ in range(RACE_ROUNDS):
-        reservation = store.find_refund_reservation(current.payment_id, refund.id)
+        reservation = _request_behind(store, current, refund)
         held = reservation if reservation is not None and reservation.is_open else None
         try:
             updated = store.record_refund(current, refund.id, refund.amount, now, reservation=held)
@@ -111,6 +121,30 @@ def apply_refund(store: PaymentStore, payment: Payment, refund: ProviderRefund, 
         )
         return RefundResult(updated, SyncOutcome.APPLIED)
     raise ConcurrentUpdate()
+
+
+def _request_behind(store: PaymentStore, payment: Payment, refund: ProviderRefund) -> RefundReservation | None:
+    """Our refund request behind YooKassa's ``refund``: by the metadata we sent with it (known even when
+    our create never got an answer), else by the refund id remembered on the request."""
+    request_id = refund.metadata.get("refundRequestId")
+    if request_id and refund.metadata.get("paymentId") == payment.payment_id:
+        found = store.get_refund_reservation(payment.payment_id, request_id)
+        # One request is one YooKassa refund of its amount (one Idempotence-Key, never re-sent after a day).
+        same_refund = found is not None and found.yookassa_refund_id in (None, refund.id)
+        if found is not None and same_refund and found.amount == refund.amount:
+            return found
+    return store.find_refund_reservation(payment.payment_id, refund.id)
+
+
+def _canceled(store: PaymentStore, payment: Payment, refund: ProviderRefund, now: datetime) -> RefundResult:
+    """YooKassa canceled the refund: no money moved, and our request's hold (if still held) is free."""
+    reservation = _request_behind(store, payment, refund)
+    if reservation is None:
+        return RefundResult(payment, SyncOutcome.UNCHANGED)  # not ours (the dashboard's): nothing held
+    if not reservation.is_open:
+        return RefundResult(payment, SyncOutcome.DUPLICATE)
+    _release(store, payment, reservation, "canceled_by_provider", now)
+    return RefundResult(_reread(store, payment.payment_id), SyncOutcome.APPLIED)
 
 
 def _derived_key(request: RefundRequest) -> str:
@@ -182,7 +216,10 @@ def _submit(
     reservation = store.mark_refund_pending(reservation, refund.id, now)
     if refund.status == "succeeded":
         # Shown to the admin at once; refund.succeeded arriving later finds it applied.
-        payment = apply_refund(store, payment, refund, now).payment
+        applied = apply_refund(store, payment, refund, now)
+        payment = applied.payment
+        if applied.outcome is not SyncOutcome.APPLIED:  # the notification came first: show what it left
+            payment = _reread(store, payment.payment_id)
     else:
         payment = _reread(store, payment.payment_id)
     logger.info(
@@ -209,6 +246,8 @@ def _create_refund(
     body: dict[str, object] = {
         "payment_id": payment.yookassa_id,
         "amount": {"value": kopecks_to_amount(reservation.amount), "currency": CURRENCY},
+        # Echoed on every read of the refund: refund.succeeded finds this request even if this answer is lost.
+        "metadata": {"refundRequestId": reservation.request_id, "paymentId": payment.payment_id},
     }
     try:
         refund = yookassa.create_refund(body, reservation.idempotence_key())

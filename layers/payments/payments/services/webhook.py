@@ -146,12 +146,18 @@ def _refund_notification(
     except ProviderNotFound:
         logger.info("notified refund unknown to YooKassa")
         return WebhookResult("not_found")
-    if refund.status != "succeeded":
+    if refund.status not in ("succeeded", "canceled"):
         return WebhookResult(str(SyncOutcome.UNCHANGED), fetched_status=refund.status)
     payment = store.get_payment_by_yookassa_id(refund.payment_id)
     if payment is None:
         logger.info("refunded payment is not ours", extra={"yookassaId": refund.payment_id})
         return WebhookResult("unknown_payment", fetched_status=refund.status)
+    if refund.status == "canceled":
+        # No money moved: only the hold of our request behind it, if any, is given back.
+        canceled = apply_refund(store, payment, refund, now)
+        if canceled.outcome is SyncOutcome.MISMATCH:
+            _rejected("mismatch_refund")
+        return WebhookResult(str(canceled.outcome), payment.payment_id, refund.status)
     if payment.status is PaymentStatus.PENDING:
         # The refund overtook the payment's own notification (lost or reordered). A refunded payment
         # was paid: settle it first, so the order / subscription side effect happens exactly once.
