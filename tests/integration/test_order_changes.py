@@ -65,7 +65,9 @@ def test_a_plan_switch_takes_effect_with_the_period_it_pays_for(stack: Stack) ->
     notify(stack, "payment.succeeded", yookassa_id_of(premium["paymentUrl"]))
     assert subscription_of("sub-x").plan_id == "premium"
 
-    _, basic = stack.call("CreateSubscriptionPaymentFunction", body={**body, "planId": "basic", "amount": 100000})
+    _, basic = stack.call(
+        "CreateSubscriptionPaymentFunction", body={**body, "planId": "basic", "amount": 100000}
+    )
     succeed(stack, yookassa_id_of(basic["paymentUrl"]))
     notify(stack, "payment.succeeded", yookassa_id_of(basic["paymentUrl"]))
 
