@@ -67,6 +67,7 @@ EXPECTED: dict[str, set[Grant]] = {
     "ReconcilerFunction": {
         GET,
         Grant("dynamodb:Query", TABLE + "/index/PendingIndex"),
+        QUERY_PAYMENT,  # settling a held refund request: it is found by YooKassa's refund id
         *SYNC,
         READ_SECRET,
         Grant("sqs:SendMessage", RECONCILER_DLQ),  # its DeadLetterQueue: runs that raised land there

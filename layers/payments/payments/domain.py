@@ -162,6 +162,9 @@ class RefundState(StrEnum):
     PENDING = "pending"  # YooKassa accepted it and will confirm with refund.succeeded
     SUCCEEDED = "succeeded"
     CANCELED = "canceled"  # YooKassa refused or canceled it: the amount is free again
+    # Nobody learnt YooKassa's answer within its 24 h idempotence window: we gave the hold back
+    # (failureReason ``unknown_outcome_expired``); YooKassa's dashboard tells what really happened.
+    FAILED = "failed"
 
 
 OPEN_REFUND_STATES = frozenset({RefundState.RESERVED, RefundState.PENDING})

@@ -71,6 +71,18 @@ class PendingIndex(GlobalSecondaryIndex["PaymentItem"]):
     pending_since = UnicodeAttribute(range_key=True, attr_name="pendingSince")
 
 
+class HeldRefundIndex(GlobalSecondaryIndex["RefundRequestItem"]):
+    """The same ``PendingIndex``, read as refund requests: shards ``REFUND#<n>`` hold the requests that
+    still hold money (reserved / pending), so the reconciler settles them when their answers were lost."""
+
+    class Meta:
+        index_name = "PendingIndex"
+        projection = AllProjection()
+
+    pending_shard = UnicodeAttribute(hash_key=True, attr_name="pendingShard")
+    pending_since = UnicodeAttribute(range_key=True, attr_name="pendingSince")
+
+
 class UserIndex(GlobalSecondaryIndex["PaymentItem"]):
     """``USER#<sub>`` -> ``ORDER#<id>#<createdAt>`` / ``SUBSCRIPTION#<id>#<createdAt>``."""
 
@@ -192,6 +204,11 @@ class RefundRequestItem(_Item):
     failure_reason = UnicodeAttribute(null=True, attr_name="failureReason")
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(null=True, attr_name="updatedAt")
+    # Only while the request holds money: the writes that end the hold remove both.
+    pending_shard = UnicodeAttribute(null=True, attr_name="pendingShard")
+    pending_since = UnicodeAttribute(null=True, attr_name="pendingSince")
+
+    held_index = HeldRefundIndex()
 
 
 class IdempotencyItem(_Item):
@@ -237,9 +254,11 @@ def payment_key(payment_id: str) -> str:
     return f"PAYMENT#{payment_id}"
 
 
-def shard_of(payment_id: str, shards: int) -> str:
-    digest = hashlib.sha256(payment_id.encode()).digest()
-    return f"PENDING#{digest[0] % shards}"
+def shard_of(key: str, shards: int, prefix: str = "PENDING") -> str:
+    """The pending index's write shard for ``key``: ``PENDING#<n>`` (payments), ``REFUND#<n>`` (held
+    refund requests)."""
+    digest = hashlib.sha256(key.encode()).digest()
+    return f"{prefix}#{digest[0] % shards}"
 
 
 class DynamoStore:
@@ -565,6 +584,7 @@ class DynamoStore:
                         RefundRequestItem.state.set(str(RefundState.SUCCEEDED)),
                         RefundRequestItem.yookassa_refund_id.set(refund_id),
                         RefundRequestItem.updated_at.set(now),
+                        *_HOLD_ENDS,
                     ],
                     condition=RefundRequestItem.state.is_in(*_OPEN_REFUND_STATES),
                 )
@@ -598,6 +618,17 @@ class DynamoStore:
             query = PaymentItem.pending_index.query(f"PENDING#{shard}", PaymentItem.pending_since < cutoff)
             for item in self._call(lambda q=query: list(q)):
                 yield _payment(item)
+
+    def iter_held_refunds(self, older_than: datetime, shards: int | None = None) -> Iterator[RefundReservation]:
+        """Refund requests holding money since before ``older_than`` (eventually consistent: re-read
+        one before acting on it)."""
+        cutoff = _iso(older_than)
+        for shard in range(shards or self.pending_shards):
+            query = RefundRequestItem.held_index.query(
+                f"{HELD_REFUND_SHARD}#{shard}", RefundRequestItem.pending_since < cutoff
+            )
+            for item in self._call(lambda q=query: list(q)):
+                yield _reservation(item)
 
     # ---------------------------------------------------------------- refund requests
     def get_refund_reservation(self, payment_id: str, request_id: str) -> RefundReservation | None:
@@ -633,6 +664,8 @@ class DynamoStore:
             state=str(reservation.state),
             created_at=reservation.created_at,
             updated_at=reservation.created_at,
+            pending_shard=shard_of(reservation.request_id, self.pending_shards, HELD_REFUND_SHARD),
+            pending_since=_iso(reservation.created_at),
         )
         self._transact(
             lambda t: (
@@ -686,6 +719,7 @@ class DynamoStore:
         request_actions: list[Action] = [
             RefundRequestItem.state.set(str(state)),
             RefundRequestItem.updated_at.set(now),
+            *_HOLD_ENDS,
         ]
         if reason:
             request_actions.append(RefundRequestItem.failure_reason.set(reason))
@@ -900,6 +934,12 @@ class DynamoStore:
 
 
 _OPEN_REFUND_STATES = (str(RefundState.RESERVED), str(RefundState.PENDING))
+HELD_REFUND_SHARD = "REFUND"
+# A request stops holding money: it leaves the sparse pending index (in the write that ends the hold).
+_HOLD_ENDS: tuple[Action, ...] = (
+    RefundRequestItem.pending_shard.remove(),
+    RefundRequestItem.pending_since.remove(),
+)
 
 
 class _ConditionFailed(Exception):

@@ -34,6 +34,7 @@ METRICS: Final = (
     "WebhookRejected",  # also per ``reason`` dimension: count("WebhookRejected", reason="source_ip")
     "ProviderStateConflict",
     "ReconcilerFixed",
+    "RefundOutcomeUnknown",  # a held refund's outcome never learnt within a day: released, check YooKassa
     "DuplicateOrderPayment",  # a second payment succeeded for an already paid order: refund one
     "ProviderLatency",  # milliseconds, one value per YooKassa HTTP call
 )

@@ -2,18 +2,21 @@
 
 Every few minutes, every payment pending longer than ``reconcile_after_seconds`` (from the sparse,
 write-sharded pending index) is re-fetched from YooKassa and applied through ``sync`` — the webhook's
-own code path. A run is bounded by the Lambda's remaining time; what it does not reach, the next run
-does (the index still holds it).
+own code path. Then every admin refund request still holding money after as long (its shards of the
+same index) is settled through the refund service: its hold becomes the refund, or is given back.
+A run is bounded by the Lambda's remaining time; what it does not reach, the next run does (the index
+still holds it).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from payments.domain import Payment, PaymentType, cancel_status
+from payments.domain import Payment, PaymentType, RefundReservation, cancel_status
 from payments.errors import PaymentsError, ProviderError, ProviderNotFound
 from payments.observability import count, logger
 from payments.services.payments import provider_request
+from payments.services.refunds import settle_held_refund
 from payments.services.sync import SyncOutcome, apply_provider_payment
 from payments.settings import Settings
 from payments.store import PaymentStore
@@ -33,15 +36,20 @@ class ReconcileSummary:
     errors: int = 0
     unfinished: bool = False  # the time budget ran out; the next run continues
     failed_payment_ids: list[str] = field(default_factory=list)
+    # Of ``checked``: held refund requests (the counts above include them).
+    refunds_checked: int = 0
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        summary: dict[str, object] = {
             "checked": self.checked,
             "fixed": self.fixed,
             "conflicts": self.conflicts,
             "errors": self.errors,
             "unfinished": self.unfinished,
         }
+        if self.refunds_checked:
+            summary["refundsChecked"] = self.refunds_checked
+        return summary
 
     @property
     def all_failed(self) -> bool:
@@ -55,35 +63,73 @@ def reconcile(
     now: datetime,
     remaining_ms: Callable[[], int],
 ) -> ReconcileSummary:
-    """Bring every payment pending too long to YooKassa's state. Stops while time is left to answer."""
+    """Bring every payment pending too long, and every refund request holding money as long, to
+    YooKassa's state. Stops while time is left to answer."""
     summary = ReconcileSummary()
     # Keep enough to finish one more YooKassa call and its writes within the Lambda's timeout.
     reserve_ms = int((settings.yookassa_budget_seconds + 5) * 1000)
     cutoff = now - timedelta(seconds=settings.reconcile_after_seconds)
     for payment in store.iter_pending_payments(older_than=cutoff):
-        if remaining_ms() < reserve_ms:
-            summary.unfinished = True
-            logger.warning("reconciler ran out of time", extra=summary.as_dict())
+        if _out_of_time(summary, remaining_ms, reserve_ms):
             break
         summary.checked += 1
         try:
             outcome = _reconcile_one(store, yookassa, settings, payment, now)
         except PaymentsError as exc:  # one payment's trouble must not stop the others
-            summary.errors += 1
-            summary.failed_payment_ids.append(payment.payment_id)
-            logger.warning(
-                "reconciling a payment failed",
-                extra={"paymentId": payment.payment_id, "error_code": exc.code},
-            )
+            _failed(summary, payment.payment_id, exc, "reconciling a payment failed")
             continue
-        if outcome is SyncOutcome.APPLIED:
-            summary.fixed += 1
-        elif outcome in (SyncOutcome.CONFLICT, SyncOutcome.MISMATCH):
-            summary.conflicts += 1
+        _count(summary, outcome)
+    if not summary.unfinished:
+        _settle_held_refunds(
+            store, yookassa, store.iter_held_refunds(older_than=cutoff), now, summary, remaining_ms, reserve_ms
+        )
     if summary.fixed:
         count("ReconcilerFixed", summary.fixed)
     logger.info("reconciler run", extra=summary.as_dict())
     return summary
+
+
+def _settle_held_refunds(
+    store: PaymentStore,
+    yookassa: YooKassaClient,
+    held: Iterable[RefundReservation],
+    now: datetime,
+    summary: ReconcileSummary,
+    remaining_ms: Callable[[], int],
+    reserve_ms: int,
+) -> None:
+    for reservation in held:
+        if _out_of_time(summary, remaining_ms, reserve_ms):
+            break
+        summary.checked += 1
+        summary.refunds_checked += 1
+        try:
+            outcome = settle_held_refund(store, yookassa, reservation, now)
+        except PaymentsError as exc:  # one request's trouble must not stop the others
+            _failed(summary, reservation.payment_id, exc, "settling a held refund failed")
+            continue
+        _count(summary, outcome)
+
+
+def _out_of_time(summary: ReconcileSummary, remaining_ms: Callable[[], int], reserve_ms: int) -> bool:
+    if remaining_ms() >= reserve_ms:
+        return False
+    summary.unfinished = True
+    logger.warning("reconciler ran out of time", extra=summary.as_dict())
+    return True
+
+
+def _failed(summary: ReconcileSummary, payment_id: str, exc: PaymentsError, message: str) -> None:
+    summary.errors += 1
+    summary.failed_payment_ids.append(payment_id)
+    logger.warning(message, extra={"paymentId": payment_id, "error_code": exc.code})
+
+
+def _count(summary: ReconcileSummary, outcome: SyncOutcome) -> None:
+    if outcome is SyncOutcome.APPLIED:
+        summary.fixed += 1
+    elif outcome in (SyncOutcome.CONFLICT, SyncOutcome.MISMATCH):
+        summary.conflicts += 1
 
 
 def _reconcile_one(

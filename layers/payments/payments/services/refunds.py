@@ -43,6 +43,7 @@ from payments.yookassa import ProviderRefund, YooKassaClient
 REFUNDABLE_STATUSES = frozenset({PaymentStatus.PAID, PaymentStatus.SUCCESS})
 # YooKassa keeps an Idempotence-Key for 24 hours; after that the same key would make a second refund.
 IDEMPOTENCE_WINDOW = timedelta(hours=23)
+UNKNOWN_OUTCOME_EXPIRED = "unknown_outcome_expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,51 @@ def apply_refund(store: PaymentStore, payment: Payment, refund: ProviderRefund, 
     raise ConcurrentUpdate()
 
 
+def settle_held_refund(
+    store: PaymentStore, yookassa: YooKassaClient, held: RefundReservation, now: datetime
+) -> SyncOutcome:
+    """The reconciler's turn on a request that still holds money long after it was made (its answer and
+    its notification were both lost, and nobody retried it): learn YooKassa's refund and apply it through
+    ``apply_refund``, so a succeeded refund is recorded once and a canceled one gives the hold back.
+
+    ``APPLIED`` when the hold ended here; ``UNCHANGED`` while YooKassa's refund is still pending.
+    """
+    reservation = store.get_refund_reservation(held.payment_id, held.request_id)  # the index lags
+    payment = store.get_payment(held.payment_id)
+    if reservation is None or not reservation.is_open or payment is None:
+        return SyncOutcome.UNCHANGED
+    if reservation.yookassa_refund_id is not None:
+        refund = yookassa.get_refund(reservation.yookassa_refund_id)
+    elif now - reservation.created_at > IDEMPOTENCE_WINDOW:
+        # Asking again would make a second refund under a forgotten key. Give the hold back, loudly.
+        logger.error(
+            "refund outcome unknown past the idempotence window; hold released, check YooKassa",
+            extra={"paymentId": payment.payment_id, "refundRequestId": reservation.request_id},
+        )
+        count("RefundOutcomeUnknown")
+        _release(store, payment, reservation, UNKNOWN_OUTCOME_EXPIRED, now, RefundState.FAILED)
+        return SyncOutcome.APPLIED
+    else:
+        try:
+            # The same key and body as the admin's request: YooKassa answers with the refund it made
+            # then (or makes it now, if the first request never reached it).
+            refund = _create_refund(store, yookassa, payment, reservation, now)
+        except ProviderTimeout:
+            raise  # still unknown: the next run asks again
+        except ProviderError:
+            fresh = store.get_refund_reservation(reservation.payment_id, reservation.request_id)
+            if fresh is not None and not fresh.is_open:
+                return SyncOutcome.APPLIED  # YooKassa refused it: the hold was given back
+            raise
+    # Remembered: the next run reads it by id, and apply_refund finds the request even without metadata.
+    store.mark_refund_pending(reservation, refund.id, now)
+    outcome = apply_refund(store, payment, refund, now).outcome
+    if outcome is SyncOutcome.DUPLICATE:  # recorded before (without this request): only the hold was left
+        fresh = store.get_refund_reservation(reservation.payment_id, reservation.request_id)
+        return SyncOutcome.APPLIED if fresh is not None and not fresh.is_open else outcome
+    return outcome
+
+
 def _request_behind(store: PaymentStore, payment: Payment, refund: ProviderRefund) -> RefundReservation | None:
     """Our refund request behind YooKassa's ``refund``: by the metadata we sent with it (known even when
     our create never got an answer), else by the refund id remembered on the request."""
@@ -196,6 +242,8 @@ def _submit(
     reservation: RefundReservation,
     now: datetime,
 ) -> RefundAccepted:
+    if reservation.state is RefundState.FAILED:
+        raise ProviderTimeout("This refund's outcome is unknown; check it in YooKassa's dashboard")
     if reservation.state is RefundState.CANCELED:
         raise ProviderError(
             f"YooKassa refused this refund ({reservation.failure_reason})",
@@ -265,13 +313,18 @@ def _create_refund(
 
 
 def _release(
-    store: PaymentStore, payment: Payment, reservation: RefundReservation, reason: str, now: datetime
+    store: PaymentStore,
+    payment: Payment,
+    reservation: RefundReservation,
+    reason: str,
+    now: datetime,
+    state: RefundState = RefundState.CANCELED,
 ) -> None:
-    """YooKassa said no: the held amount is free again."""
+    """YooKassa said no (or, ``FAILED``, we gave up asking): the held amount is free again."""
     current = payment
     for _ in range(RACE_ROUNDS):
         try:
-            store.release_refund(current, reservation, RefundState.CANCELED, reason, now)
+            store.release_refund(current, reservation, state, reason, now)
             logger.info("refund refused", extra={"paymentId": payment.payment_id, "reason": reason})
             return
         except ConcurrentUpdate:
