@@ -66,6 +66,7 @@ def test_the_http_api_alarms_on_5xx_and_p99_latency() -> None:
         ("ProviderStateConflict", 1),
         ("ReconcilerFixed", 1),
         ("DuplicateOrderPayment", 1),
+        ("RefundOutcomeUnknown", 1),
     ],
 )
 def test_business_alarms(metric: str, threshold: int) -> None:
