@@ -7,7 +7,6 @@ version check), related items change in one ``TransactWriteItems``.
 import contextlib
 import hashlib
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -53,7 +52,7 @@ CONDITION_FAILED = frozenset({"ConditionalCheckFailedException", "TransactionCan
 
 class _Meta:
     table_name = "payments"
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
+    region: str | None = None  # botocore resolves it from the environment (Lambda sets AWS_REGION)
     # Bounded like every external call: a throttled or unreachable table fails fast, not at Lambda's timeout.
     connect_timeout_seconds = 2
     read_timeout_seconds = 3
@@ -268,7 +267,7 @@ class DynamoStore:
         self.table_name = table_name
         self.pending_shards = pending_shards
         self._connection = Connection(
-            region=region or _Meta.region,
+            region=region,
             connect_timeout_seconds=_Meta.connect_timeout_seconds,
             read_timeout_seconds=_Meta.read_timeout_seconds,
             max_retry_attempts=_Meta.max_retry_attempts,
