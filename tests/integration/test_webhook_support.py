@@ -220,7 +220,7 @@ def environment(**values: str) -> Iterator[None]:
     """Settings as a fresh cold start would read them; restored afterwards."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
-    _cold_start(values)
+    runtime.reset()  # the next invocation builds its adapters from the changed environment
     try:
         yield
     finally:
@@ -229,11 +229,7 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        _cold_start(values)
-
-
-def _cold_start(changed: dict[str, str]) -> None:
-    runtime.reset()  # the next invocation builds its adapters from the changed environment
+        runtime.reset()
 
 
 class WebhookBridge:
