@@ -207,7 +207,6 @@ class LocalStack:
                 "TABLE_NAME": self.config.table_name,
                 "FRONTEND_URL": env.get("FRONTEND_URL") or frontend_url,
                 "YOOKASSA_API_URL": self.yookassa_api_url,
-                "LOCAL_MODE": "true",
                 "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint,
                 "POWERTOOLS_SERVICE_NAME": "payments",
                 "POWERTOOLS_METRICS_NAMESPACE": "CleanHouse/Payments",

@@ -54,7 +54,6 @@ class Settings(BaseModel):
     pending_shards: int = Field(default=8, ge=1, le=64)
     audit_ttl_days: int = Field(default=90, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
-    local_mode: bool = False
 
     @field_validator("webhook_allowed_networks")
     @classmethod
