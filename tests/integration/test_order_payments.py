@@ -203,7 +203,7 @@ def test_a_hung_provider_is_bounded_by_the_budget(stack: Stack) -> None:
     status, body = stack.create_order_payment("order-1", 150000)
     elapsed = time.monotonic() - started
     assert (status, body["error"]["code"]) == (504, "provider_timeout")
-    assert elapsed < 10  # the test budget is 6 s; API Gateway would give up at 29 s
+    assert elapsed < 15  # bounded by the 6 s test budget (an unbounded client would wait 50 x 3.5 s)
     time.sleep(1)  # let the sandbox finish the requests we stopped waiting for, before the next test
 
 

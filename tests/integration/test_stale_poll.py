@@ -75,7 +75,7 @@ def test_a_slow_yookassa_never_fails_the_poll(stack: Stack) -> None:
     payment_id, yookassa_id = order_payment(stack)
     succeed(stack, yookassa_id)
     stack.sandbox_post(
-        "/sandbox/faults", {"route": "GET /v3/payments/{id}", "fault": "delay", "delayMs": 5000, "count": 1}
+        "/sandbox/faults", {"route": "GET /v3/payments/{id}", "fault": "delay", "delayMs": 20000, "count": 1}
     )
 
     with environment(**STALE):
@@ -84,7 +84,9 @@ def test_a_slow_yookassa_never_fails_the_poll(stack: Stack) -> None:
         elapsed = time.monotonic() - started
 
     assert (status, view["status"]) == (200, "pending")  # what we know, in time
-    assert elapsed < 4.5  # the poll's YooKassa budget is 3 s, whatever the create routes may use
+    # Bounded by the poll's 3 s YooKassa budget, not by YooKassa's 20 s stall (wide margin for a loaded
+    # machine: this checks the bound, not a speed).
+    assert elapsed < 12
 
 
 def test_an_unreachable_yookassa_never_fails_the_poll(stack: Stack) -> None:
