@@ -1,22 +1,41 @@
-"""Every (type, our status, provider status) combination: forward only, never backwards."""
+"""The state machine and subscription periods, as sentences.
 
-from datetime import UTC, datetime
+Every (payment type, our status, YooKassa's status, cancel reason) cell of ``decide_transition`` is
+checked against one explicit table: forward only, never backwards. ``settle``'s writes for the same
+cells are in ``test_domain_payments``; refund totals (formerly ``refund_outcome``) in
+``test_domain_refunds``.
+
+``extend_subscription`` only computes the new period: which payment the subscription points at is
+``settle``'s business (it releases the pointer only when it pointed at the settled payment), so these
+tests say nothing about ``active_payment_id``.
+"""
+
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from payments.domain import (
+    FINAL_STATUSES,
+    PROVIDER_IDEMPOTENCE_WINDOW,
+    REFUNDABLE_STATUSES,
+    SETTLED_STATUSES,
     Action,
+    Caller,
     PaymentStatus,
     PaymentType,
+    ProviderRefundStatus,
     ProviderStatus,
     Subscription,
     SubscriptionStatus,
     SubscriptionType,
-    add_months,
+    cancel_status,
     decide_transition,
-    extend_subscription,
-    refund_outcome,
+    success_status,
 )
+from payments.domain.state_machine import NOT_A_FAILURE_REASONS
+from payments.domain.subscriptions import add_months, extend_subscription, period_months
 
 ORDER, SUB = PaymentType.ORDER, PaymentType.SUBSCRIPTION
 P = PaymentStatus
@@ -34,6 +53,57 @@ NOT_FAILURES: list[str | None] = [
     "expired_on_capture",
     "deal_expired",
 ]
+
+# What YooKassa's final status does to each of our statuses: the whole rule, written out once.
+ON_SUCCEEDED = {
+    P.PENDING: Action.APPLY,
+    P.PAID: Action.NOOP,
+    P.SUCCESS: Action.NOOP,
+    P.REFUNDED: Action.NOOP,
+    P.FAILED: Action.CONFLICT,
+    P.CANCELED: Action.CONFLICT,
+}
+ON_CANCELED = {
+    P.PENDING: Action.APPLY,
+    P.FAILED: Action.NOOP,
+    P.CANCELED: Action.NOOP,
+    P.PAID: Action.CONFLICT,
+    P.SUCCESS: Action.CONFLICT,
+    P.REFUNDED: Action.CONFLICT,
+}
+
+
+def expected_status(payment_type: PaymentType, provider: ProviderStatus, reason: str | None) -> PaymentStatus:
+    if provider is ProviderStatus.SUCCEEDED:
+        return P.PAID if payment_type is ORDER else P.SUCCESS
+    return P.CANCELED if payment_type is ORDER and reason in NOT_FAILURES else P.FAILED
+
+
+# ---------------------------------------------------------------- decide_transition: every cell
+def test_the_tables_cover_every_status_of_ours() -> None:
+    assert set(ON_SUCCEEDED) == set(ON_CANCELED) == set(PaymentStatus)
+
+
+@pytest.mark.parametrize("payment_type", list(PaymentType))
+@pytest.mark.parametrize("current", list(PaymentStatus))
+@pytest.mark.parametrize("provider", list(ProviderStatus))
+@pytest.mark.parametrize("reason", [None, "insufficient_funds", "expired_on_confirmation"])  # each class
+def test_every_cell_decides_as_the_table_says(payment_type, current, provider, reason) -> None:
+    """GIVEN a payment of either type in any status of ours WHEN YooKassa reports any status (with any
+    cancel reason) THEN the decision is the table's: only a final YooKassa status moves a pending payment,
+    a repeat is a no-op and a contradiction a conflict; only APPLY carries a status."""
+    decision = decide_transition(payment_type, current, provider, reason)
+    if provider in (ProviderStatus.PENDING, ProviderStatus.WAITING_FOR_CAPTURE):
+        expected = Action.NOOP
+    elif provider is ProviderStatus.SUCCEEDED:
+        expected = ON_SUCCEEDED[current]
+    else:
+        expected = ON_CANCELED[current]
+    assert decision.action is expected
+    if expected is Action.APPLY:
+        assert decision.status is expected_status(payment_type, provider, reason)
+    else:
+        assert decision.status is None
 
 
 @pytest.mark.parametrize("payment_type", list(PaymentType))
@@ -93,6 +163,11 @@ def test_a_late_cancel_after_payment_is_a_conflict_not_applied(payment_type, cur
     assert decision.status is None
 
 
+def test_a_cancel_says_why_with_its_reason_or_canceled_without_one() -> None:
+    assert decide_transition(ORDER, P.PENDING, ProviderStatus.CANCELED, "card_expired").why == "card_expired"
+    assert decide_transition(ORDER, P.PENDING, ProviderStatus.CANCELED, None).why == "canceled"
+
+
 def test_no_decision_ever_moves_a_final_payment_backwards_to_pending() -> None:
     for payment_type in PaymentType:
         for current in PaymentStatus:
@@ -103,34 +178,85 @@ def test_no_decision_ever_moves_a_final_payment_backwards_to_pending() -> None:
                     assert decision.status is not P.PENDING
 
 
-@pytest.mark.parametrize(
-    ("amount", "before", "refund", "total", "full"),
-    [(1000, 0, 400, 400, False), (1000, 400, 600, 1000, True), (1000, 0, 1000, 1000, True), (1, 0, 1, 1, True)],
-)
-def test_refund_outcome(amount, before, refund, total, full) -> None:
-    assert refund_outcome(amount, before, refund) == (total, full)
+def test_the_not_a_failure_reasons_are_exactly_the_documented_four() -> None:
+    assert frozenset(NOT_FAILURES) == NOT_A_FAILURE_REASONS
 
 
-@pytest.mark.parametrize(("before", "refund"), [(0, 1001), (600, 401), (1000, 1), (0, 0), (0, -5)])
-def test_refunds_never_exceed_the_amount_or_go_negative(before, refund) -> None:
-    with pytest.raises(ValueError):
-        refund_outcome(1000, before, refund)
+@pytest.mark.parametrize("reason", DECLINES + NOT_FAILURES)
+def test_cancel_status_of_a_subscription_is_always_failed(reason) -> None:
+    assert cancel_status(SUB, reason) is P.FAILED
 
 
+def test_success_status_is_paid_for_orders_and_success_for_subscriptions() -> None:
+    assert (success_status(ORDER), success_status(SUB)) == (P.PAID, P.SUCCESS)
+
+
+def test_status_families() -> None:
+    """GIVEN our statuses THEN only paid / success are refundable, settled adds refunded, and final is
+    what can never be paid (failed, canceled, refunded); pending is in none of them."""
+    assert {P.PAID, P.SUCCESS} == REFUNDABLE_STATUSES
+    assert {P.PAID, P.SUCCESS, P.REFUNDED} == SETTLED_STATUSES
+    assert {P.FAILED, P.CANCELED, P.REFUNDED} == FINAL_STATUSES
+    assert P.PENDING not in REFUNDABLE_STATUSES | SETTLED_STATUSES | FINAL_STATUSES
+
+
+def test_only_succeeded_and_canceled_are_final_at_yookassa() -> None:
+    assert {s for s in ProviderStatus if s.is_final} == {ProviderStatus.SUCCEEDED, ProviderStatus.CANCELED}
+    assert {s for s in ProviderRefundStatus if s.is_final} == {
+        ProviderRefundStatus.SUCCEEDED,
+        ProviderRefundStatus.CANCELED,
+    }
+
+
+def test_we_stop_reusing_a_provider_idempotence_key_before_yookassa_forgets_it() -> None:
+    assert timedelta(hours=1) <= timedelta(hours=24) - PROVIDER_IDEMPOTENCE_WINDOW
+
+
+# ---------------------------------------------------------------- calendar months
 @pytest.mark.parametrize(
     ("start", "months", "expected"),
     [
         (datetime(2026, 1, 31, tzinfo=UTC), 1, datetime(2026, 2, 28, tzinfo=UTC)),
         (datetime(2028, 1, 31, tzinfo=UTC), 1, datetime(2028, 2, 29, tzinfo=UTC)),
         (datetime(2026, 12, 15, tzinfo=UTC), 1, datetime(2027, 1, 15, tzinfo=UTC)),
+        (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), 1, datetime(2027, 1, 31, 23, 59, tzinfo=UTC)),
         (datetime(2028, 2, 29, tzinfo=UTC), 12, datetime(2029, 2, 28, tzinfo=UTC)),
+        (datetime(2027, 2, 28, tzinfo=UTC), 12, datetime(2028, 2, 28, tzinfo=UTC)),
         (datetime(2026, 3, 31, tzinfo=UTC), 1, datetime(2026, 4, 30, tzinfo=UTC)),
+        (datetime(2026, 11, 27, 10, 0, tzinfo=UTC), 12, datetime(2027, 11, 27, 10, 0, tzinfo=UTC)),
+        (datetime(2026, 8, 31, tzinfo=UTC), 1, datetime(2026, 9, 30, tzinfo=UTC)),
+        (datetime(2026, 1, 31, tzinfo=UTC), 13, datetime(2027, 2, 28, tzinfo=UTC)),
     ],
 )
 def test_calendar_months(start, months, expected) -> None:
+    """GIVEN a moment WHEN months are added THEN the calendar month moves and the day is clamped to it."""
     assert add_months(start, months) == expected
 
 
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+    st.integers(min_value=1, max_value=36),
+)
+def test_adding_months_keeps_the_day_where_it_can_and_never_the_time_or_zone(start, months) -> None:
+    later = add_months(start, months)
+    assert later > start
+    assert (later.year * 12 + later.month) - (start.year * 12 + start.month) == months
+    assert later.day == start.day or (start.day > 28 and later.day < start.day)
+    assert (later.time(), later.tzinfo) == (start.time(), start.tzinfo)
+
+
+def test_a_zone_other_than_utc_is_kept() -> None:
+    moscow = timezone(timedelta(hours=3))
+    assert add_months(datetime(2026, 1, 31, 23, 0, tzinfo=moscow), 1) == datetime(
+        2026, 2, 28, 23, 0, tzinfo=moscow
+    )
+
+
+def test_a_month_is_one_and_a_year_twelve_calendar_months() -> None:
+    assert (period_months(SubscriptionType.MONTHLY), period_months(SubscriptionType.YEARLY)) == (1, 12)
+
+
+# ---------------------------------------------------------------- extending a subscription
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
@@ -148,6 +274,11 @@ def test_a_new_monthly_subscription_runs_a_calendar_month_from_now() -> None:
     assert active.last_payment_id == "p1"
 
 
+def test_a_new_yearly_subscription_runs_twelve_calendar_months_from_now() -> None:
+    active = extend_subscription(_sub(SubscriptionType.YEARLY), NOW, "p1")
+    assert (active.start_date, active.end_date) == (NOW, datetime(2027, 11, 27, 10, 0, tzinfo=UTC))
+
+
 def test_a_running_subscription_is_extended_from_its_end() -> None:
     running = _sub(
         SubscriptionType.YEARLY,
@@ -160,6 +291,20 @@ def test_a_running_subscription_is_extended_from_its_end() -> None:
     assert extended.end_date == datetime(2028, 6, 1, tzinfo=UTC)
 
 
+def test_a_subscription_ending_exactly_now_is_still_running_and_keeps_its_start() -> None:
+    ending = _sub(
+        SubscriptionType.MONTHLY,
+        status=SubscriptionStatus.ACTIVE,
+        start_date=datetime(2026, 10, 27, 10, 0, tzinfo=UTC),
+        end_date=NOW,
+    )
+    extended = extend_subscription(ending, NOW, "p2")
+    assert (extended.start_date, extended.end_date) == (
+        datetime(2026, 10, 27, 10, 0, tzinfo=UTC),
+        datetime(2026, 12, 27, 10, 0, tzinfo=UTC),
+    )
+
+
 def test_an_expired_subscription_restarts_from_now() -> None:
     lapsed = _sub(
         SubscriptionType.MONTHLY,
@@ -169,3 +314,54 @@ def test_an_expired_subscription_restarts_from_now() -> None:
     )
     renewed = extend_subscription(lapsed, NOW, "p3")
     assert (renewed.start_date, renewed.end_date) == (NOW, datetime(2026, 12, 27, 10, 0, tzinfo=UTC))
+    assert renewed.status is SubscriptionStatus.ACTIVE
+
+
+def test_extending_changes_only_the_period_status_and_last_payment() -> None:
+    """GIVEN a subscription WHEN it is extended THEN its id, owner, plan, type and version are untouched
+    (the version is the caller's to bump)."""
+    before = _sub(SubscriptionType.MONTHLY, version=7)
+    after = extend_subscription(before, NOW, "p1")
+    assert (after.subscription_id, after.user_id, after.plan_id, after.subscription_type, after.version) == (
+        "s1",
+        "alice",
+        "basic",
+        SubscriptionType.MONTHLY,
+        7,
+    )
+
+
+@given(
+    st.sampled_from(list(SubscriptionType)),
+    st.one_of(st.none(), st.timedeltas(min_value=timedelta(days=-800), max_value=timedelta(days=800))),
+)
+def test_a_paid_period_is_added_to_max_of_now_and_the_current_end(kind, end_offset) -> None:
+    """GIVEN any subscription (never started, lapsed or running) WHEN one period is paid THEN it ends one
+    period (28-31 days, or 365-366) after whichever is later, now or its current end: never less."""
+    end = None if end_offset is None else NOW + end_offset
+    start = None if end is None else end - timedelta(days=30)
+    extended = extend_subscription(_sub(kind, start_date=start, end_date=end), NOW, "p")
+    running = end is not None and end >= NOW
+    base = end if running and end is not None else NOW
+    assert extended.end_date is not None
+    gained = extended.end_date - base
+    if kind is SubscriptionType.MONTHLY:
+        assert timedelta(days=28) <= gained <= timedelta(days=31)
+    else:
+        assert timedelta(days=365) <= gained <= timedelta(days=366)
+    assert extended.start_date == (start if running else NOW)
+
+
+# ---------------------------------------------------------------- the caller
+def test_a_caller_has_exactly_the_scopes_of_its_token() -> None:
+    admin = Caller("ops", frozenset({"payments/admin", "openid"}))
+    assert admin.has("payments/admin")
+    assert admin.has("openid")
+    assert not admin.has("payments")
+    assert not admin.has("payments/admin2")
+    assert not admin.has("PAYMENTS/ADMIN")
+
+
+def test_a_caller_without_scopes_has_none() -> None:
+    assert not Caller("alice").has("payments/admin")
+    assert not Caller("alice").has("")

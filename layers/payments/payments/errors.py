@@ -62,6 +62,12 @@ class ConcurrentUpdate(PaymentsError):
     status, code, default_message = 409, "concurrent_update", "The record changed meanwhile; retry"
 
 
+class PaidOrderChanged(PaymentsError):
+    """Same envelope as a lost race (409 ``concurrent_update``), but final: retrying cannot help."""
+
+    status, code, default_message = 409, "concurrent_update", "A paid order's amount and owner cannot change"
+
+
 class PayloadTooLarge(PaymentsError):
     status, code, default_message = 413, "payload_too_large", "The request body is too large"
 

@@ -3,6 +3,7 @@
 import re
 
 Kopecks = int
+CURRENCY = "RUB"  # the only currency we take
 
 _AMOUNT_RE = re.compile(r"^(0|[1-9][0-9]*)(?:\.([0-9]{1,2}))?$")
 
@@ -30,4 +31,4 @@ def amount_to_kopecks(value: str) -> Kopecks:
 
 def format_rubles(kopecks: Kopecks) -> str:
     """Human form for descriptions: ``150000 -> "1500.00 RUB"``."""
-    return f"{kopecks_to_amount(kopecks)} RUB"
+    return f"{kopecks_to_amount(kopecks)} {CURRENCY}"

@@ -1,0 +1,249 @@
+"""The entities and their vocabularies. Pure: no I/O, no clock.
+
+Every entity is a frozen value. A state change is a new value made by a function of ``domain`` (never by
+the store): it carries ``version + 1``, and the store writes it only where the stored item still has the
+version it was decided from (``Update.before``).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from payments.money import Kopecks
+
+# The party YooKassa names when the shop itself canceled a payment; we use it for our own closes too.
+MERCHANT = "merchant"
+
+
+class PaymentType(StrEnum):
+    ORDER = "order"
+    SUBSCRIPTION = "subscription"
+
+
+class SubscriptionType(StrEnum):
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"  # orders
+    SUCCESS = "success"  # subscriptions
+    FAILED = "failed"
+    CANCELED = "canceled"  # orders only
+    REFUNDED = "refunded"
+
+
+class OrderStatus(StrEnum):
+    """The app's own order vocabulary."""
+
+    NEW = "new"
+    PAID = "paid"
+
+
+class SubscriptionStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    CANCELED = "canceled"
+
+
+class RefundState(StrEnum):
+    """Our refund request's life: reserved here, then YooKassa's pending / succeeded / canceled."""
+
+    RESERVED = "reserved"  # the amount is held; YooKassa's answer is not known yet
+    PENDING = "pending"  # YooKassa accepted it and will confirm with refund.succeeded
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"  # YooKassa refused or canceled it: the amount is free again
+    # Nobody learnt YooKassa's answer within its 24 h idempotence window: we gave the hold back
+    # (failureReason ``unknown_outcome_expired``); YooKassa's dashboard tells what really happened.
+    FAILED = "failed"
+
+
+OPEN_REFUND_STATES = frozenset({RefundState.RESERVED, RefundState.PENDING})
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated user: the JWT's ``sub`` and its scopes."""
+
+    user_id: str
+    scopes: frozenset[str] = frozenset()
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    payment_id: str
+    type: PaymentType
+    user_id: str
+    amount: Kopecks
+    status: PaymentStatus
+    created_at: datetime
+    description: str
+    order_id: str | None = None
+    subscription_id: str | None = None
+    plan_id: str | None = None
+    subscription_type: SubscriptionType | None = None
+    yookassa_id: str | None = None
+    payment_url: str | None = None
+    paid_at: datetime | None = None
+    refunded_amount: Kopecks = 0
+    cancellation_reason: str | None = None
+    cancellation_party: str | None = None
+    provider_checked_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int = 0
+    # Kopecks held by refund requests that YooKassa has not confirmed yet: never refund them twice.
+    refund_reserved: Kopecks = 0
+
+    @property
+    def subject_id(self) -> str:
+        """The order or subscription this payment is for."""
+        subject = self.order_id if self.type is PaymentType.ORDER else self.subscription_id
+        assert subject is not None
+        return subject
+
+    @property
+    def refund_available(self) -> Kopecks:
+        """What a new refund may still take: refunds in flight count as spent."""
+        return max(self.amount - self.refunded_amount - self.refund_reserved, 0)
+
+    def idempotence_key(self) -> str:
+        """YooKassa's Idempotence-Key for creating this payment: every retry reaches one payment.
+
+        Derived from the payment's id only (never its version or any other field that changes), so a
+        create re-sent after any update of our record reaches the same YooKassa payment.
+        """
+        return f"create-{self.payment_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    order_id: str
+    user_id: str
+    amount: Kopecks
+    description: str
+    status: OrderStatus = OrderStatus.NEW
+    paid_payment_id: str | None = None
+    active_payment_id: str | None = None
+    paid_at: datetime | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    plan_id: str
+    name: str
+    prices: dict[SubscriptionType, Kopecks] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    subscription_id: str
+    user_id: str
+    plan_id: str
+    subscription_type: SubscriptionType
+    status: SubscriptionStatus = SubscriptionStatus.PENDING
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    active_payment_id: str | None = None
+    last_payment_id: str | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    """One refund we asked YooKassa for: the amount it holds on the payment until YooKassa answers.
+
+    It has no version: its ``state`` only moves forward, so the store writes a new state where the
+    stored one is still ``Update.before.state``.
+    """
+
+    payment_id: str
+    request_id: str
+    amount: Kopecks
+    request_hash: str
+    state: RefundState
+    created_at: datetime
+    updated_at: datetime | None = None
+    yookassa_refund_id: str | None = None
+    failure_reason: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_REFUND_STATES
+
+    def idempotence_key(self) -> str:
+        """YooKassa's Idempotence-Key for this refund: every retry reaches the same refund."""
+        return f"refund-{self.request_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedRefund:
+    """One succeeded YooKassa refund, recorded once on its payment: its id can never count twice."""
+
+    payment_id: str
+    refund_id: str
+    amount: Kopecks
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """A client's ``Idempotency-Key``: claimed by a running request (``status_code`` 0), then its answer."""
+
+    request_hash: str
+    status_code: int
+    body: str
+    expires_at: datetime
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status_code == IDEMPOTENCY_IN_PROGRESS
+
+
+IDEMPOTENCY_IN_PROGRESS = 0  # the status code of a key claimed by a request that has not answered yet
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One accepted webhook notification (ids and statuses, never card data)."""
+
+    event: str
+    object_id: str
+    fetched_status: str | None
+    outcome: str
+    source_ip: str
+    payment_id: str | None
+    received_at: datetime
+    expires_at: datetime
+
+
+# ---------------------------------------------------------------- what the store writes
+Entity = Payment | Order | Subscription | RefundRequest | AppliedRefund
+
+
+@dataclass(frozen=True, slots=True)
+class Update[E: (Payment, Order, Subscription, RefundRequest)]:
+    """``after`` replaces ``before``: written only where the stored item is still ``before``'s version
+    (its state, for a refund request)."""
+
+    before: E
+    after: E
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What one decision writes, all or nothing: new items (which must not exist yet) and updates."""
+
+    created: tuple[Entity, ...] = ()
+    updated: tuple[Update[Payment] | Update[Order] | Update[Subscription] | Update[RefundRequest], ...] = ()
+
+    def __add__(self, other: "Changes") -> "Changes":
+        return Changes(self.created + other.created, self.updated + other.updated)
+
+    def __bool__(self) -> bool:
+        return bool(self.created or self.updated)
