@@ -1,20 +1,24 @@
 """Test helpers: event builders from events/, a DynamoDB server, the sandbox."""
 
 import copy
+import functools
 import json
 import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 import requests
+from boto3.dynamodb.conditions import Key
 from moto.server import ThreadedMotoServer
 
 from local import lambda_runtime
 from local.template import table_definition, ttl_attribute
+from payments.domain import AuditEntry
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -132,3 +136,48 @@ def sandbox_call(base_url: str, method: str, path: str, body: Any = None) -> Any
 def env(**values: str) -> dict[str, str]:
     """A copy of os.environ with some values changed."""
     return {**os.environ, **values}
+
+
+@functools.cache
+def _table(endpoint: str, table_name: str) -> Any:
+    """A boto3 Table, built once per endpoint and name: building one costs more than a call to moto."""
+    return boto3.resource("dynamodb", endpoint_url=endpoint).Table(table_name)
+
+
+def raw_item(endpoint: str, table_name: str, pk: str, sk: str = "META") -> dict[str, Any] | None:
+    """One item as stored (attribute name -> plain value), read past our adapter."""
+    item: dict[str, Any] | None = (
+        _table(endpoint, table_name).get_item(Key={"PK": pk, "SK": sk}, ConsistentRead=True).get("Item")
+    )
+    return item
+
+
+def set_raw_attribute(endpoint: str, table_name: str, pk: str, name: str, value: str, sk: str = "META") -> None:
+    """Write one attribute past our adapter, as another writer or an older version of the code would."""
+    _table(endpoint, table_name).update_item(
+        Key={"PK": pk, "SK": sk},
+        UpdateExpression="SET #name = :value",
+        ExpressionAttributeNames={"#name": name},
+        ExpressionAttributeValues={":value": value},
+    )
+
+
+def audit_entries(endpoint: str, table_name: str, object_id: str) -> list[AuditEntry]:
+    """One YooKassa object's webhook audit trail, oldest first, read past our adapter (README "Data")."""
+    query = _table(endpoint, table_name).query(
+        KeyConditionExpression=Key("PK").eq(f"WEBHOOK#{object_id}"), ConsistentRead=True
+    )
+    return [
+        AuditEntry(
+            event=item["event"],
+            object_id=item["objectId"],
+            fetched_status=item.get("fetchedStatus"),
+            outcome=item["outcome"],
+            source_ip=item["sourceIp"],
+            payment_id=item.get("paymentId"),
+            received_at=datetime.strptime(item["receivedAt"], "%Y-%m-%dT%H:%M:%S.%f%z"),
+            expires_at=datetime.fromtimestamp(int(item["expiresAt"]), UTC),
+        )
+        for item in query["Items"]
+        if str(item["SK"]).startswith("AUDIT#")
+    ]

@@ -54,7 +54,7 @@ EXPECTED: dict[str, set[Grant]] = {
     "PaymentStatusFunction": {GET, *SYNC, READ_SECRET},
     # Reads the secret only to report whether it is there and well-formed, never its value.
     "HealthFunction": {GET, READ_SECRET},
-    "PutOrderFunction": {update("ORDER")},
+    "PutOrderFunction": {GET, put("ORDER"), update("ORDER")},
     "PutPlanFunction": {put("PLAN")},
     "RefundPaymentFunction": {GET, QUERY_PAYMENT, put("PAYMENT"), update("PAYMENT"), READ_SECRET},
     "YooKassaWebhookFunction": {
@@ -101,14 +101,16 @@ def test_nothing_is_granted_by_wildcard() -> None:
 
 
 def test_only_the_admin_routes_write_prices() -> None:
-    """Plans are written by PutPlan alone; orders' prices by PutOrder (the payment flows may only
-    update an order: point it at its payment, mark it paid; no one else may create or replace one)."""
+    """Plans are written by PutPlan alone; orders' prices by PutOrder, which creates an order or updates
+    the one it read (the payment flows may only update an order: point it at its payment, mark it paid;
+    no one else may create or replace one)."""
     for function in lambda_functions():
         writes_plan = allowed(function, "dynamodb:PutItem", TABLE, "PLAN#basic") or allowed(
             function, "dynamodb:UpdateItem", TABLE, "PLAN#basic"
         )
         assert writes_plan == (function == "PutPlanFunction"), function
-        assert not allowed(function, "dynamodb:PutItem", TABLE, "ORDER#o-1"), function
+        creates_order = allowed(function, "dynamodb:PutItem", TABLE, "ORDER#o-1")
+        assert creates_order == (function == "PutOrderFunction"), function
     assert allowed("PutOrderFunction", "dynamodb:UpdateItem", TABLE, "ORDER#o-1")
     assert not allowed("PutOrderFunction", "dynamodb:UpdateItem", TABLE, "PAYMENT#p-1")
 

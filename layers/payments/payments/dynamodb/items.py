@@ -1,0 +1,125 @@
+"""The table's item kinds as PynamoDB models: attribute names and types, nothing else.
+
+The models only (de)serialize items: every call goes through ``table.Table`` with the table's name,
+so ``Meta.table_name`` below is never used to reach DynamoDB and one process may use several tables
+(the contract tests do). Keys and kinds: README "Data"; key builders: ``keys``.
+"""
+
+from typing import Any
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.models import Model
+
+from payments.dynamodb.keys import META
+
+
+class Item(Model):
+    """What every item has: the key, its kind, and the table's TTL attribute."""
+
+    class Meta:
+        table_name = "payments"  # unused: table.Table names the table of every call
+
+    pk = UnicodeAttribute(hash_key=True, attr_name="PK")
+    sk = UnicodeAttribute(range_key=True, attr_name="SK", default=META)
+    kind = UnicodeAttribute(attr_name="kind")
+    expires_at = NumberAttribute(null=True, attr_name="expiresAt")  # epoch seconds; DynamoDB's TTL
+
+
+class PaymentItem(Item):
+    payment_type = UnicodeAttribute(attr_name="type")
+    user_id = UnicodeAttribute(attr_name="userId")
+    amount = NumberAttribute(attr_name="amount")
+    status = UnicodeAttribute(attr_name="status")
+    description = UnicodeAttribute(attr_name="description")
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+    updated_at = UTCDateTimeAttribute(null=True, attr_name="updatedAt")
+    order_id = UnicodeAttribute(null=True, attr_name="orderId")
+    subscription_id = UnicodeAttribute(null=True, attr_name="subscriptionId")
+    plan_id = UnicodeAttribute(null=True, attr_name="planId")
+    subscription_type = UnicodeAttribute(null=True, attr_name="subscriptionType")
+    yookassa_id = UnicodeAttribute(null=True, attr_name="yookassaId")
+    payment_url = UnicodeAttribute(null=True, attr_name="paymentUrl")
+    paid_at = UTCDateTimeAttribute(null=True, attr_name="paidAt")
+    refunded_amount = NumberAttribute(default=0, attr_name="refundedAmount")
+    refund_reserved = NumberAttribute(default=0, attr_name="refundReserved")
+    cancellation_reason = UnicodeAttribute(null=True, attr_name="cancellationReason")
+    cancellation_party = UnicodeAttribute(null=True, attr_name="cancellationParty")
+    provider_checked_at = UTCDateTimeAttribute(null=True, attr_name="providerCheckedAt")
+    version = NumberAttribute(default=0, attr_name="version")
+    # PendingIndex, sparse: only while the payment is pending (shard ``PENDING#<n>``).
+    pending_shard = UnicodeAttribute(null=True, attr_name="pendingShard")
+    pending_since = UnicodeAttribute(null=True, attr_name="pendingSince")
+
+
+class YooKassaLookupItem(Item):
+    """``YOOKASSA#<yookassa id>``: makes a YooKassa payment id unique and finds its payment."""
+
+    payment_id = UnicodeAttribute(attr_name="paymentId")
+
+
+class OrderItem(Item):
+    user_id = UnicodeAttribute(attr_name="userId")
+    amount = NumberAttribute(attr_name="amount")
+    description = UnicodeAttribute(attr_name="description")
+    status = UnicodeAttribute(default="new", attr_name="status")
+    paid_payment_id = UnicodeAttribute(null=True, attr_name="paidPaymentId")
+    active_payment_id = UnicodeAttribute(null=True, attr_name="activePaymentId")
+    paid_at = UTCDateTimeAttribute(null=True, attr_name="paidAt")
+    version = NumberAttribute(default=0, attr_name="version")
+
+
+class PlanItem(Item):
+    name = UnicodeAttribute(attr_name="name")
+    prices = MapAttribute[str, Any](attr_name="prices")  # subscription type -> kopecks
+
+
+class SubscriptionItem(Item):
+    user_id = UnicodeAttribute(attr_name="userId")
+    plan_id = UnicodeAttribute(attr_name="planId")
+    subscription_type = UnicodeAttribute(attr_name="type")
+    status = UnicodeAttribute(attr_name="status")
+    start_date = UTCDateTimeAttribute(null=True, attr_name="startDate")
+    end_date = UTCDateTimeAttribute(null=True, attr_name="endDate")
+    active_payment_id = UnicodeAttribute(null=True, attr_name="activePaymentId")
+    last_payment_id = UnicodeAttribute(null=True, attr_name="lastPaymentId")
+    version = NumberAttribute(default=0, attr_name="version")
+
+
+class AppliedRefundItem(Item):
+    """``PAYMENT#<id>`` / ``REFUND#<yookassa refund id>``: applied refunds, one item each."""
+
+    amount = NumberAttribute(attr_name="amount")
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+
+
+class RefundRequestItem(Item):
+    """``PAYMENT#<id>`` / ``REFUNDREQ#<request id>``: one refund request and the amount it holds."""
+
+    amount = NumberAttribute(attr_name="amount")
+    request_hash = UnicodeAttribute(attr_name="requestHash")
+    state = UnicodeAttribute(attr_name="state")
+    yookassa_refund_id = UnicodeAttribute(null=True, attr_name="yookassaRefundId")
+    failure_reason = UnicodeAttribute(null=True, attr_name="failureReason")
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+    updated_at = UTCDateTimeAttribute(null=True, attr_name="updatedAt")
+    # PendingIndex, sparse: only while the request holds money (shard ``REFUND#<n>``).
+    pending_shard = UnicodeAttribute(null=True, attr_name="pendingShard")
+    pending_since = UnicodeAttribute(null=True, attr_name="pendingSince")
+
+
+class IdempotencyItem(Item):
+    request_hash = UnicodeAttribute(attr_name="requestHash")
+    status_code = NumberAttribute(attr_name="statusCode")  # 0 while the claiming request is running
+    body = UnicodeAttribute(null=True, attr_name="body")  # the response, once there is one
+
+
+class AuditItem(Item):
+    """One accepted webhook notification (no card data), kept until ``expiresAt``."""
+
+    event = UnicodeAttribute(attr_name="event")
+    object_id = UnicodeAttribute(attr_name="objectId")
+    fetched_status = UnicodeAttribute(null=True, attr_name="fetchedStatus")
+    outcome = UnicodeAttribute(attr_name="outcome")
+    source_ip = UnicodeAttribute(attr_name="sourceIp")
+    payment_id = UnicodeAttribute(null=True, attr_name="paymentId")
+    received_at = UTCDateTimeAttribute(attr_name="receivedAt")

@@ -1,0 +1,50 @@
+"""Payments: by id, by YooKassa's id, the pending ones (for the reconciler), and the poll rate limit."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from payments.domain import Payment
+from payments.dynamodb import keys
+from payments.dynamodb.items import PaymentItem, YooKassaLookupItem
+from payments.dynamodb.mapping import payment_of
+from payments.dynamodb.table import PENDING_INDEX, Patch, Table
+from payments.errors import ConcurrentUpdate
+
+
+@dataclass(frozen=True)
+class Payments:
+    table: Table
+    pending_shards: int
+
+    def get_payment(self, payment_id: str) -> Payment | None:
+        item = self.table.get(PaymentItem, keys.payment_key(payment_id))
+        return payment_of(item) if item else None
+
+    def find_payment_by_yookassa_id(self, yookassa_id: str) -> Payment | None:
+        """Two consistent reads: the ``YOOKASSA#`` lookup item, then the payment it names."""
+        lookup = self.table.get(YooKassaLookupItem, keys.yookassa_key(yookassa_id))
+        return self.get_payment(lookup.payment_id) if lookup else None
+
+    def pending_payments(self, older_than: datetime) -> Iterator[Payment]:
+        """Every shard of the sparse PendingIndex: only pending payments carry its attributes."""
+        cutoff = keys.iso(older_than)
+        for shard in range(self.pending_shards):
+            shard_key = f"{keys.PENDING_SHARD}#{shard}"
+            since = PaymentItem.pending_since < cutoff
+            for item in self.table.query(PaymentItem, shard_key, since, index=PENDING_INDEX):
+                yield payment_of(item)
+
+    def claim_provider_check(self, payment_id: str, now: datetime, checked_before: datetime) -> bool:
+        """One conditional UpdateItem of ``providerCheckedAt`` alone (no version: it is not a state
+        change, and ``commit`` never overwrites it unless a decision changed it)."""
+        checked = PaymentItem.provider_checked_at
+        free = checked.does_not_exist() | (checked < checked_before)
+        claim = Patch(
+            (keys.payment_key(payment_id), keys.META), (checked.set(now),), PaymentItem.pk.exists() & free
+        )
+        try:
+            self.table.write([claim])
+        except ConcurrentUpdate:
+            return False
+        return True
