@@ -1,0 +1,96 @@
+"""YooKassa's JSON, both ways, as pure functions: domain values -> request bodies, answers -> facts.
+
+Kept apart from the transport (``client``) so that what we send is decided in one place and can be
+read (and tested) without a network: a create's body must be the same on every retry under its
+Idempotence-Key, so it is derived from our record only. Nothing here does I/O.
+"""
+
+from typing import Any
+
+from payments.domain import (
+    Payment,
+    PaymentType,
+    ProviderPayment,
+    ProviderRefund,
+    ProviderRefundStatus,
+    ProviderStatus,
+    RefundRequest,
+)
+from payments.errors import ProviderError
+from payments.money import CURRENCY, Kopecks, amount_to_kopecks, kopecks_to_amount
+
+JsonObject = dict[str, Any]
+
+
+def payment_body(payment: Payment, return_url: str) -> JsonObject:
+    """``POST /payments``: a one-stage payment of our record, redirecting the customer to
+    ``return_url``. The metadata names our ids, so a fetched payment proves whose it is."""
+    metadata = {"paymentId": payment.payment_id, "userId": payment.user_id}
+    if payment.type is PaymentType.ORDER:
+        metadata["orderId"] = payment.subject_id
+    else:
+        metadata["subscriptionId"] = payment.subject_id
+        metadata["planId"] = payment.plan_id or ""
+        metadata["subscriptionType"] = str(payment.subscription_type)
+    return {
+        "amount": _amount(payment.amount),
+        "capture": True,
+        "confirmation": {"type": "redirect", "return_url": return_url},
+        "description": payment.description,
+        "metadata": metadata,
+    }
+
+
+def refund_body(payment: Payment, request: RefundRequest) -> JsonObject:
+    """``POST /refunds``: ``request``'s amount of ``payment`` (YooKassa's id of it)."""
+    return {
+        "payment_id": payment.yookassa_id,
+        "amount": _amount(request.amount),
+        # Echoed on every read of the refund: refund.succeeded finds this request even if this answer is lost.
+        "metadata": {"refundRequestId": request.request_id, "paymentId": payment.payment_id},
+    }
+
+
+def read_payment(body: JsonObject) -> ProviderPayment:
+    """A YooKassa payment object; ``ProviderError`` when it lacks what we act on."""
+    try:
+        amount = body["amount"]
+        details = body.get("cancellation_details") or {}
+        return ProviderPayment(
+            id=str(body["id"]),
+            status=ProviderStatus(body["status"]),
+            amount=amount_to_kopecks(amount["value"]),
+            currency=str(amount["currency"]),
+            paid=body.get("paid") is True,
+            metadata=_metadata(body),
+            confirmation_url=(body.get("confirmation") or {}).get("confirmation_url"),
+            cancellation_reason=details.get("reason"),
+            cancellation_party=details.get("party"),
+            refunded_amount=amount_to_kopecks((body.get("refunded_amount") or {}).get("value", "0")),
+            account_id=(body.get("recipient") or {}).get("account_id"),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProviderError("YooKassa returned a payment we cannot read") from exc
+
+
+def read_refund(body: JsonObject) -> ProviderRefund:
+    """A YooKassa refund object; ``ProviderError`` when it lacks what we act on (an unknown status too)."""
+    try:
+        return ProviderRefund(
+            id=str(body["id"]),
+            payment_id=str(body["payment_id"]),
+            status=ProviderRefundStatus(body["status"]),
+            amount=amount_to_kopecks(body["amount"]["value"]),
+            currency=str(body["amount"]["currency"]),
+            metadata=_metadata(body),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProviderError("YooKassa returned a refund we cannot read") from exc
+
+
+def _amount(kopecks: Kopecks) -> dict[str, str]:
+    return {"value": kopecks_to_amount(kopecks), "currency": CURRENCY}
+
+
+def _metadata(body: JsonObject) -> dict[str, str]:
+    return {str(key): str(value) for key, value in (body.get("metadata") or {}).items()}
