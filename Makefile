@@ -36,9 +36,10 @@ token: $(STAMP) ## print a dev JWT: make -s token SUB=alice [SCOPE=payments/admi
 test: lint typecheck validate ## everything CI runs: lint, types, template, all tests
 	$(BIN)/pytest -q -p no:cacheprovider
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check, the import contracts (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=layers/payments $(BIN)/lint-imports --no-cache --no-logo
 
 fmt: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -22,7 +22,7 @@ def refund(
 ) -> Response[Any]:
     admin = caller_of(app, ADMIN_SCOPE)
     accepted = refund_payment(
-        runtime.store(), runtime.yookassa(), paymentId, body, idempotency_key, requested_by=admin.user_id
+        runtime.store(), runtime.yookassa(), paymentId, body.amount, idempotency_key, requested_by=admin.user_id
     )
     return json_response(accepted)
 

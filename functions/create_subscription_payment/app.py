@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from payments import runtime
 from payments.api import answers, caller_of, http_handler, json_response, make_resolver
+from payments.observability import bind
 from payments.schemas import CreateSubscriptionPaymentRequest, PaymentCreated
 from payments.services.idempotency import run_idempotently
 from payments.services.payments import create_subscription_payment
@@ -30,6 +31,7 @@ def create(
         lambda: create_subscription_payment(store, runtime.yookassa(), settings, caller, body),
         PaymentCreated,
     )
+    bind(paymentId=created.payment_id)  # a replayed answer's too: every create's log names its payment
     return json_response(created)
 
 

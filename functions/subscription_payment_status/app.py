@@ -9,7 +9,7 @@ from payments import runtime
 from payments.api import answers, caller_of, http_handler, json_response, make_resolver
 from payments.domain import PaymentType
 from payments.schemas import PaymentView, SafeId
-from payments.services.payments import get_payment_status
+from payments.services.status import get_payment_status
 
 app = make_resolver()
 

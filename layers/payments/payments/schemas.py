@@ -1,11 +1,20 @@
-"""The HTTP API's request and response models (camelCase on the wire, as the frontend expects)."""
+"""The HTTP API's request and response models: snake_case in Python, camelCase on the wire.
+
+The frontend's contract (openapi.json) is camelCase; Python reads better in snake_case. Every model
+gets its wire names from ``to_camel`` aliases: requests accept the camelCase keys only (a snake_case key
+is an unknown field, refused by ``extra="forbid"``), so Python builds one as the wire sends it
+(``CreateOrderPaymentRequest(orderId=..., amount=...)``) and reads it by field name (``request.order_id``).
+Views are built by field name or from a domain object's attributes (``PaymentView.of``) and always
+serialize by alias. The JSON schema's titles come from the wire names, as they always did (openapi.json).
+"""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic.alias_generators import to_camel
 
-from payments.domain import Payment, PaymentStatus, PaymentType, SubscriptionType
+from payments.domain import Order, Payment, PaymentStatus, PaymentType, Plan, SubscriptionType
 
 SafeId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", strict=True)
@@ -15,23 +24,46 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whit
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A request body: camelCase keys only, nothing unknown. (A model's own docstring is its schema's
+    description in openapi.json; this one is not inherited.)"""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+    )
+
+
+class _View(BaseModel):
+    """An answer: built by field name or from a domain object's attributes, dumped in camelCase."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=True,
+        serialize_by_alias=True,
+        from_attributes=True,
+    )
 
 
 class CreateOrderPaymentRequest(_Request):
-    orderId: SafeId
+    order_id: SafeId
     amount: Kopecks
 
 
 class CreateSubscriptionPaymentRequest(_Request):
-    subscriptionId: SafeId
-    subscriptionType: SubscriptionType
-    planId: SafeId
+    subscription_id: SafeId
+    subscription_type: SubscriptionType
+    plan_id: SafeId
     amount: Kopecks
 
 
 class PutOrderRequest(_Request):
-    userId: SafeId
+    user_id: SafeId
     amount: Kopecks
     description: Text
 
@@ -69,6 +101,8 @@ class YooKassaNotification(BaseModel):
     signed, so only the object fetched from YooKassa with our credentials is acted on.
     """
 
+    # YooKassa's own names, snake_case already: no aliases. (The docstring is the schema's description.)
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     type: Literal["notification"]
@@ -82,77 +116,77 @@ class WebhookAnswer(BaseModel):
     outcome: str
 
 
-class PaymentCreated(BaseModel):
-    paymentUrl: str
-    paymentId: str
+class PaymentCreated(_View):
+    payment_url: str
+    payment_id: str
     status: Literal["pending"] = "pending"
 
 
-class PaymentView(BaseModel):
+class PaymentView(_View):
     """What the status routes answer."""
 
-    paymentId: str
+    # A payment's own attributes, read by name (``of``); the checkout URL only while it can be paid.
+
+    payment_id: str
     type: PaymentType
     status: PaymentStatus
     amount: int
-    refundedAmount: int
-    createdAt: datetime
-    paidAt: datetime | None = None
-    cancellationReason: str | None = None
-    orderId: str | None = None
-    subscriptionId: str | None = None
-    planId: str | None = None
-    subscriptionType: SubscriptionType | None = None
-    paymentUrl: str | None = None
+    refunded_amount: int
+    created_at: datetime
+    paid_at: datetime | None = None
+    cancellation_reason: str | None = None
+    order_id: str | None = None
+    subscription_id: str | None = None
+    plan_id: str | None = None
+    subscription_type: SubscriptionType | None = None
+    payment_url: str | None = None
 
     @classmethod
-    def of(cls, payment: Payment) -> "PaymentView":
-        return cls(
-            paymentId=payment.payment_id,
-            type=payment.type,
-            status=payment.status,
-            amount=payment.amount,
-            refundedAmount=payment.refunded_amount,
-            createdAt=payment.created_at,
-            paidAt=payment.paid_at,
-            cancellationReason=payment.cancellation_reason,
-            orderId=payment.order_id,
-            subscriptionId=payment.subscription_id,
-            planId=payment.plan_id,
-            subscriptionType=payment.subscription_type,
-            paymentUrl=payment.payment_url if payment.status is PaymentStatus.PENDING else None,
-        )
+    def of(cls, payment: Payment) -> Self:
+        view = cls.model_validate(payment, from_attributes=True)
+        if payment.status is PaymentStatus.PENDING:
+            return view
+        return view.model_copy(update={"payment_url": None})  # nothing to pay any more
 
 
-class OrderView(BaseModel):
-    orderId: str
-    userId: str
+class OrderView(_View):
+    order_id: str
+    user_id: str
     amount: int
     description: str
     status: str
-    paidPaymentId: str | None = None
+    paid_payment_id: str | None = None
+
+    @classmethod
+    def of(cls, order: Order) -> Self:
+        return cls.model_validate(order, from_attributes=True)
 
 
-class PlanView(BaseModel):
-    planId: str
+class PlanView(_View):
+    plan_id: str
     name: str
     prices: PlanPrices
 
+    @classmethod
+    def of(cls, plan: Plan) -> Self:
+        # ``prices`` is keyed by SubscriptionType, whose values are PlanPrices' wire names.
+        return cls.model_validate(plan, from_attributes=True)
 
-class RefundAccepted(BaseModel):
-    paymentId: str
-    refundId: str
+
+class RefundAccepted(_View):
+    payment_id: str
+    refund_id: str
     amount: int
     status: str
-    refundedAmount: int
-    paymentStatus: PaymentStatus
+    refunded_amount: int
+    payment_status: PaymentStatus
 
 
-class HealthView(BaseModel):
+class HealthView(_View):
     status: Literal["ok", "degraded"]
     table: Literal["reachable", "unreachable"]
-    yookassaCredentials: Literal["configured", "missing"]
-    yookassaApiUrl: str
+    yookassa_credentials: Literal["configured", "missing"]
+    yookassa_api_url: str
 
 
 class ErrorBody(BaseModel):
