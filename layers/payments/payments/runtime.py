@@ -95,11 +95,6 @@ def _client(shop_id: str, secret_key: str) -> YooKassaClient:
     )
 
 
-def clear_secret_cache() -> None:
-    """Forget the cached secret: the next invocation reads Secrets Manager again."""
-    _secrets().clear_cache()
-
-
 def reset() -> None:
     """Forget every cached adapter: the next call builds them from the current environment."""
     for factory in (settings, store, _client, _secrets):

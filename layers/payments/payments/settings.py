@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
-# YooKassa's published notification sources (yookassa.md §3.6). Loopback is never in the default.
+# YooKassa's published notification sources (its "Notifications" documentation).
+# Loopback is never in the default.
 YOOKASSA_NETWORKS = (
     "185.71.76.0/27",
     "185.71.77.0/27",

@@ -1,6 +1,6 @@
 """Is a notification's TCP peer one of YooKassa's networks? Pure: no I/O, no settings lookup.
 
-YooKassa signs nothing (yookassa.md §3.5), so the peer address is one of our two authenticity checks
+YooKassa signs nothing, so the peer address is one of our two authenticity checks
 (the other is re-fetching the object). The address must be the TCP peer as the platform saw it
 (``requestContext.http.sourceIp``), never a header: ``X-Forwarded-For`` is whatever the sender wrote.
 """
@@ -18,7 +18,7 @@ def parse_source_ip(source_ip: object) -> IPAddress | None:
 
     An IPv4-mapped IPv6 address (``::ffff:185.71.76.1``, what a dual-stack socket reports for an IPv4
     peer) is unwrapped to its IPv4 form, so it matches the IPv4 networks and nothing else. The official
-    SDK does not do this and rejects such peers (yookassa.md §3.7).
+    SDK (``yookassa.domain.common.SecurityHelper``) does not do this and rejects such peers.
     """
     if not isinstance(source_ip, str) or not source_ip or len(source_ip) > 64:
         return None

@@ -1,25 +1,26 @@
 """The price sources the rest of the app writes: orders and plans."""
 
 from payments.domain import Order, Plan, SubscriptionType
-from payments.schemas import OrderView, PlanPrices, PlanView, PutOrderRequest, PutPlanRequest
-from payments.store import PaymentStore
+from payments.domain.catalog import price_order
+from payments.ports import CatalogStore
+from payments.schemas import OrderView, PlanView, PutOrderRequest, PutPlanRequest
+from payments.services.conflicts import retry_on_conflict
 
 
-def put_order(store: PaymentStore, order_id: str, request: PutOrderRequest) -> OrderView:
-    saved = store.put_order(
-        Order(order_id=order_id, user_id=request.userId, amount=request.amount, description=request.description)
-    )
-    return OrderView(
-        orderId=saved.order_id,
-        userId=saved.user_id,
-        amount=saved.amount,
-        description=saved.description,
-        status=saved.status,
-        paidPaymentId=saved.paid_payment_id,
-    )
+def put_order(store: CatalogStore, order_id: str, request: PutOrderRequest) -> OrderView:
+    """Create or reprice an order (``domain.catalog.price_order``)."""
+
+    def attempt() -> Order:
+        order, changes = price_order(
+            store.get_order(order_id), order_id, request.user_id, request.amount, request.description
+        )
+        store.commit(changes)
+        return order
+
+    return OrderView.of(retry_on_conflict(attempt))
 
 
-def put_plan(store: PaymentStore, plan_id: str, request: PutPlanRequest) -> PlanView:
+def put_plan(store: CatalogStore, plan_id: str, request: PutPlanRequest) -> PlanView:
     plan = Plan(
         plan_id=plan_id,
         name=request.name,
@@ -28,7 +29,5 @@ def put_plan(store: PaymentStore, plan_id: str, request: PutPlanRequest) -> Plan
             SubscriptionType.YEARLY: request.prices.yearly,
         },
     )
-    store.put_plan(plan)
-    return PlanView(
-        planId=plan_id, name=plan.name, prices=PlanPrices(**{str(k): v for k, v in plan.prices.items()})
-    )
+    store.save_plan(plan)
+    return PlanView.of(plan)

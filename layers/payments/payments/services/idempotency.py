@@ -8,20 +8,33 @@ pending payment is reused), so this adds the client's own guarantee on top.
 import hashlib
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from payments.domain import Caller
-from payments.errors import IdempotencyKeyInUse, IdempotencyKeyReused, StoreUnavailable, ValidationFailed
+from payments.domain import IDEMPOTENCY_IN_PROGRESS, Caller, IdempotencyRecord, utc_now
+from payments.errors import (
+    ConcurrentUpdate,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    StoreUnavailable,
+    ValidationFailed,
+)
 from payments.observability import logger
+from payments.ports import IdempotencyStore
+from payments.services.conflicts import retry_on_conflict
 from payments.settings import Settings
-from payments.store import PaymentStore
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# How long a claimed key stays "in progress" without an answer: longer than any function runs (API
+# Gateway gives up at 30 s), so a running request keeps it; a crashed one frees it soon.
+CLAIM_LEASE = timedelta(seconds=120)
+# A claim freed or expired between our failed claim and our read of it: claim again, a few times.
+CLAIM_ROUNDS = 3
 
 
 def run_idempotently[R: BaseModel](
-    store: PaymentStore,
+    store: IdempotencyStore,
     settings: Settings,
     caller: Caller,
     key: str | None,
@@ -36,11 +49,11 @@ def run_idempotently[R: BaseModel](
         raise ValidationFailed(
             details=[{"field": "Idempotency-Key", "problem": "1-64 characters: letters, digits, _ . : -"}]
         )
-    request_hash = hashlib.sha256(f"{route}\n{request.model_dump_json()}".encode()).hexdigest()
-    ttl_hours = settings.idempotency_ttl_hours
+    request_hash = hashlib.sha256(f"{route}\n{request.model_dump_json(by_alias=True)}".encode()).hexdigest()
+    ttl = timedelta(hours=settings.idempotency_ttl_hours)
     # Claimed before the operation runs (a conditional write): of concurrent requests with one key,
     # exactly one runs.
-    record = store.claim_idempotency(caller.user_id, key, request_hash, ttl_hours)
+    record = _claim(store, caller.user_id, key, request_hash, min(CLAIM_LEASE, ttl))
     if record is not None:
         if record.request_hash != request_hash:
             raise IdempotencyKeyReused()
@@ -52,10 +65,9 @@ def run_idempotently[R: BaseModel](
     except Exception:
         _release(store, caller.user_id, key, request_hash)  # failed: the client may retry with this key
         raise
+    answer = IdempotencyRecord(request_hash, 200, result.model_dump_json(by_alias=True), utc_now() + ttl)
     try:
-        answered = store.complete_idempotency(
-            caller.user_id, key, request_hash, 200, result.model_dump_json(), ttl_hours
-        )
+        answered = store.complete_idempotency_key(caller.user_id, key, answer)
     except StoreUnavailable:
         answered = False  # the operation is done; the claim lapses by itself
     if not answered:
@@ -63,9 +75,28 @@ def run_idempotently[R: BaseModel](
     return result
 
 
-def _release(store: PaymentStore, user_id: str, key: str, request_hash: str) -> None:
+def _claim(
+    store: IdempotencyStore, user_id: str, key: str, request_hash: str, lease: timedelta
+) -> IdempotencyRecord | None:
+    """``None`` when this request took the key, else the record that holds it (answered, or claimed
+    by a request still running)."""
+
+    def attempt() -> IdempotencyRecord | None:
+        now: datetime = utc_now()
+        claim = IdempotencyRecord(request_hash, IDEMPOTENCY_IN_PROGRESS, "", now + lease)
+        if store.claim_idempotency_key(user_id, key, claim, now):
+            return None
+        existing = store.get_idempotency_record(user_id, key, now)
+        if existing is None:
+            raise ConcurrentUpdate()  # released or expired between the two calls: claim again
+        return existing
+
+    return retry_on_conflict(attempt, rounds=CLAIM_ROUNDS)
+
+
+def _release(store: IdempotencyStore, user_id: str, key: str, request_hash: str) -> None:
     try:
-        store.release_idempotency(user_id, key, request_hash)
+        store.release_idempotency_key(user_id, key, request_hash)
     except StoreUnavailable:
         # The claim lapses by itself; the operation's own error is the answer.
         logger.warning("the Idempotency-Key could not be released", extra={"userId": user_id})

@@ -12,20 +12,28 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from payments.domain import Payment, PaymentType, RefundReservation, cancel_status
+from payments.domain import (
+    MERCHANT,
+    PROVIDER_IDEMPOTENCE_WINDOW,
+    Payment,
+    PaymentStatus,
+    PaymentType,
+    ProviderPayment,
+    RefundRequest,
+    cancel_status,
+)
+from payments.domain.payments import close_payment
 from payments.errors import PaymentsError, ProviderError, ProviderNotFound
 from payments.observability import count, logger
-from payments.services.payments import provider_request
+from payments.ports import ReconcileStore, YooKassa
+from payments.services.conflicts import retry_on_conflict
+from payments.services.payments import return_url
 from payments.services.refunds import settle_held_refund
-from payments.services.sync import SyncOutcome, apply_provider_payment
+from payments.services.sync import SyncOutcome, apply_provider_payment, reread, subject_of
 from payments.settings import Settings
-from payments.store import PaymentStore
-from payments.yookassa import ProviderPayment, YooKassaClient
 
-# YooKassa keeps an Idempotence-Key for 24 hours: after that, re-sending a create would make a new
-# payment instead of telling us about the old one.
-IDEMPOTENCE_WINDOW = timedelta(hours=23)
 EXPIRED_REASON = "expired_on_confirmation"
+NOT_FOUND_REASON = "not_found_at_provider"
 
 
 @dataclass
@@ -57,8 +65,8 @@ class ReconcileSummary:
 
 
 def reconcile(
-    store: PaymentStore,
-    yookassa: YooKassaClient,
+    store: ReconcileStore,
+    yookassa: YooKassa,
     settings: Settings,
     now: datetime,
     remaining_ms: Callable[[], int],
@@ -69,7 +77,7 @@ def reconcile(
     # Keep enough to finish one more YooKassa call and its writes within the Lambda's timeout.
     reserve_ms = int((settings.yookassa_budget_seconds + 5) * 1000)
     cutoff = now - timedelta(seconds=settings.reconcile_after_seconds)
-    for payment in store.iter_pending_payments(older_than=cutoff):
+    for payment in store.pending_payments(older_than=cutoff):
         if _out_of_time(summary, remaining_ms, reserve_ms):
             break
         summary.checked += 1
@@ -81,7 +89,13 @@ def reconcile(
         _count(summary, outcome)
     if not summary.unfinished:
         _settle_held_refunds(
-            store, yookassa, store.iter_held_refunds(older_than=cutoff), now, summary, remaining_ms, reserve_ms
+            store,
+            yookassa,
+            store.held_refund_requests(older_than=cutoff),
+            now,
+            summary,
+            remaining_ms,
+            reserve_ms,
         )
     if summary.fixed:
         count("ReconcilerFixed", summary.fixed)
@@ -90,9 +104,9 @@ def reconcile(
 
 
 def _settle_held_refunds(
-    store: PaymentStore,
-    yookassa: YooKassaClient,
-    held: Iterable[RefundReservation],
+    store: ReconcileStore,
+    yookassa: YooKassa,
+    held: Iterable[RefundRequest],
     now: datetime,
     summary: ReconcileSummary,
     remaining_ms: Callable[[], int],
@@ -133,7 +147,7 @@ def _count(summary: ReconcileSummary, outcome: SyncOutcome) -> None:
 
 
 def _reconcile_one(
-    store: PaymentStore, yookassa: YooKassaClient, settings: Settings, payment: Payment, now: datetime
+    store: ReconcileStore, yookassa: YooKassa, settings: Settings, payment: Payment, now: datetime
 ) -> SyncOutcome:
     age = now - payment.created_at
     past_term = age > timedelta(seconds=settings.payment_term_seconds)
@@ -150,17 +164,15 @@ def _reconcile_one(
             # YooKassa does not know the id we stored (another shop's credentials, a wiped test shop):
             # nobody can pay it, so it ends instead of being asked about every five minutes forever.
             logger.error("YooKassa does not know a stored payment", extra={"paymentId": payment.payment_id})
-            store.close_payment(
-                payment, cancel_status(payment.type, None), "not_found_at_provider", "merchant", now
-            )
+            _close(store, payment, cancel_status(payment.type, None), NOT_FOUND_REASON, now)
             return SyncOutcome.APPLIED
     result = apply_provider_payment(store, payment, fetched, now)
     return result.outcome
 
 
 def _learn_provider_payment(
-    store: PaymentStore,
-    yookassa: YooKassaClient,
+    store: ReconcileStore,
+    yookassa: YooKassa,
     settings: Settings,
     payment: Payment,
     now: datetime,
@@ -172,12 +184,12 @@ def _learn_provider_payment(
     first time, in its current state; if the first request never arrived, this creates it now, and the
     customer can retry from the order page. Returns ``None`` when the payment was closed instead.
     """
-    if now - payment.created_at > IDEMPOTENCE_WINDOW:
+    if now - payment.created_at > PROVIDER_IDEMPOTENCE_WINDOW:
         # Too late to ask: the key is forgotten, a create would be a new payment. Nobody has its URL.
         _close_unreachable(store, payment, now)
         return None
     try:
-        return yookassa.create_payment(provider_request(settings, payment), payment.idempotence_key())
+        return yookassa.create_payment(payment, return_url(settings, payment))
     except ProviderError:
         if not past_term:
             raise  # a refusal now may be a passing one; the next run asks again
@@ -186,7 +198,19 @@ def _learn_provider_payment(
         return None
 
 
-def _close_unreachable(store: PaymentStore, payment: Payment, now: datetime) -> None:
-    status = cancel_status(payment.type, EXPIRED_REASON)
-    store.close_payment(payment, status, EXPIRED_REASON, "merchant", now)
+def _close_unreachable(store: ReconcileStore, payment: Payment, now: datetime) -> None:
+    _close(store, payment, cancel_status(payment.type, EXPIRED_REASON), EXPIRED_REASON, now)
     count("PaymentCanceled" if payment.type is PaymentType.ORDER else "PaymentFailed")
+
+
+def _close(store: ReconcileStore, payment: Payment, status: PaymentStatus, reason: str, now: datetime) -> None:
+    """Close a payment nobody can pay any more (if it is still pending when we write)."""
+    first = [payment]
+
+    def attempt() -> None:
+        current = first.pop() if first else reread(store, payment.payment_id)
+        if current.status is not PaymentStatus.PENDING:
+            return
+        store.commit(close_payment(current, subject_of(store, current), status, reason, MERCHANT, now).changes)
+
+    retry_on_conflict(attempt)

@@ -1,42 +1,32 @@
-"""Applying what YooKassa says about a payment: the one code path of the webhook, the reconciler and
-stale polls.
+"""Applying what YooKassa says about a payment: the one code path of the webhook, the reconciler, stale
+polls and refused creates.
 
-The caller fetched the payment from YooKassa itself (never trusting a notification body); this module
-checks that the fetched object really is our payment, decides through the forward-only state machine
-and writes with conditional, version-checked writes. Losing a write race means "someone else moved the
-payment meanwhile": re-read and decide again, so duplicates racing each other end as no-ops.
+The caller fetched the payment from YooKassa itself (never trusting a notification body). Here we check
+that the fetched object really is our payment, let the domain decide (``settle``) and write what it
+decided in one conditional write. Losing that write means someone moved the payment meanwhile: read
+again and decide again, so duplicates racing each other end as no-ops.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
-from payments.domain import (
-    Action,
-    Payment,
-    PaymentStatus,
-    PaymentType,
-    ProviderStatus,
-    decide_transition,
+from payments.domain import Changes, Payment, PaymentStatus, PaymentType, ProviderPayment
+from payments.domain.payments import (
+    Concern,
+    Settlement,
+    Subject,
+    SyncOutcome,
+    attach_provider_payment,
+    mismatch_reason,
+    needs_subject,
+    settle,
 )
 from payments.errors import ConcurrentUpdate
 from payments.observability import count, logger
-from payments.store import PaymentStore
-from payments.yookassa import ProviderPayment
+from payments.ports import PaymentReader, SyncStore
+from payments.services.conflicts import retry_on_conflict
 
-# Every round has a winner, so a few rounds settle any realistic race (webhook + reconciler + polls).
-RACE_ROUNDS = 5
-CURRENCY = "RUB"
-# A status poll never waits long on YooKassa: when it is slow, the stored status is a fine answer.
-POLL_REFRESH_BUDGET_SECONDS = 3.0
-
-
-class SyncOutcome(StrEnum):
-    APPLIED = "applied"  # the payment moved forward (and its order / subscription with it)
-    UNCHANGED = "unchanged"  # YooKassa has not decided yet (pending, waiting_for_capture)
-    DUPLICATE = "duplicate"  # we already knew: nothing to do
-    CONFLICT = "conflict"  # YooKassa contradicts a final state of ours: not applied, alarmed
-    MISMATCH = "mismatch"  # the fetched object is not this payment: never applied
+__all__ = ["SyncOutcome", "SyncResult", "apply_provider_payment", "reread", "subject_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,31 +36,8 @@ class SyncResult:
     reason: str = ""
 
 
-def mismatch_reason(payment: Payment, fetched: ProviderPayment) -> str | None:
-    """Why the fetched YooKassa payment cannot be ``payment``; ``None`` when everything agrees.
-
-    The metadata is what we sent when creating the payment, read back with our own credentials, so a
-    forged notification cannot make another payment (another amount, user or order) count as ours.
-    """
-    if payment.yookassa_id is not None and fetched.id != payment.yookassa_id:
-        return "yookassa_id"
-    if fetched.currency != CURRENCY:
-        return "currency"
-    if fetched.amount != payment.amount:
-        return "amount"
-    metadata = fetched.metadata
-    if metadata.get("paymentId") != payment.payment_id:
-        return "metadata_payment_id"
-    if metadata.get("userId") != payment.user_id:
-        return "metadata_user_id"
-    subject_key = "orderId" if payment.type is PaymentType.ORDER else "subscriptionId"
-    if metadata.get(subject_key) != payment.subject_id:
-        return f"metadata_{'order_id' if payment.type is PaymentType.ORDER else 'subscription_id'}"
-    return None
-
-
 def apply_provider_payment(
-    store: PaymentStore, payment: Payment, fetched: ProviderPayment, now: datetime
+    store: SyncStore, payment: Payment, fetched: ProviderPayment, now: datetime
 ) -> SyncResult:
     """Bring ``payment`` to what YooKassa's ``fetched`` object says, forward only, at most once."""
     reason = mismatch_reason(payment, fetched)
@@ -80,30 +47,45 @@ def apply_provider_payment(
             extra={"paymentId": payment.payment_id, "yookassaId": fetched.id, "reason": reason},
         )
         return SyncResult(payment, SyncOutcome.MISMATCH, reason)
-    current = payment
-    for _ in range(RACE_ROUNDS):
-        try:
-            if current.yookassa_id is None:
-                # Our create never learnt YooKassa's answer; the object is ours (checked above).
-                current = store.attach_provider_payment(current, fetched.id, fetched.confirmation_url)
-            return _decide_and_write(store, current, fetched, now)
-        except ConcurrentUpdate:
-            reread = store.get_payment(payment.payment_id)
-            assert reread is not None  # payments are never deleted
-            current = reread
-    logger.warning("payment kept changing under us", extra={"paymentId": payment.payment_id})
-    raise ConcurrentUpdate()
+    first = [payment]  # the caller's read serves the first round; later rounds read afresh
+
+    def attempt() -> SyncResult:
+        current = first.pop() if first else reread(store, payment.payment_id)
+        attached = attach_provider_payment(current, fetched.id, fetched.confirmation_url, now)
+        if attached is not None:  # our create never learnt YooKassa's answer; the object is ours
+            store.commit(Changes(updated=(attached,)))
+            current = attached.after
+        subject = subject_of(store, current) if needs_subject(current, fetched) else None
+        settlement = settle(current, subject, fetched, now)
+        if settlement.changes:
+            store.commit(settlement.changes)
+        _report(settlement, fetched)
+        return SyncResult(settlement.payment, settlement.outcome, settlement.why)
+
+    try:
+        return retry_on_conflict(attempt)
+    except ConcurrentUpdate:
+        logger.warning("payment kept changing under us", extra={"paymentId": payment.payment_id})
+        raise
 
 
-def _decide_and_write(
-    store: PaymentStore, payment: Payment, fetched: ProviderPayment, now: datetime
-) -> SyncResult:
-    decision = decide_transition(payment.type, payment.status, fetched.status, fetched.cancellation_reason)
-    if decision.action is Action.NOOP:
-        in_progress = fetched.status in (ProviderStatus.PENDING, ProviderStatus.WAITING_FOR_CAPTURE)
-        outcome = SyncOutcome.UNCHANGED if in_progress else SyncOutcome.DUPLICATE
-        return SyncResult(payment, outcome, decision.why)
-    if decision.action is Action.CONFLICT:
+def subject_of(store: SyncStore, payment: Payment) -> Subject | None:
+    """The payment's order or subscription as it is now (``None`` if it vanished: never expected)."""
+    if payment.type is PaymentType.ORDER:
+        return store.get_order(payment.subject_id)
+    return store.get_subscription(payment.subject_id)
+
+
+def reread(store: PaymentReader, payment_id: str) -> Payment:
+    payment = store.get_payment(payment_id)
+    assert payment is not None  # payments are never deleted
+    return payment
+
+
+def _report(settlement: Settlement, fetched: ProviderPayment) -> None:
+    """Logs and metrics for what was decided (after it was written)."""
+    payment = settlement.payment
+    if settlement.outcome is SyncOutcome.CONFLICT:
         logger.warning(
             "provider state conflicts with ours; not applied",
             extra={
@@ -114,63 +96,34 @@ def _decide_and_write(
             },
         )
         count("ProviderStateConflict")
-        return SyncResult(payment, SyncOutcome.CONFLICT, decision.why)
-    assert decision.status is not None
-    if fetched.status is ProviderStatus.SUCCEEDED:
-        settled = _settle(store, payment, decision.status, now)
+        return
+    if settlement.outcome is not SyncOutcome.APPLIED:
+        return
+    if payment.status in (PaymentStatus.PAID, PaymentStatus.SUCCESS):
         count("PaymentSucceeded")
         logger.info("payment succeeded", extra={"paymentId": payment.payment_id, "yookassaId": fetched.id})
-        return SyncResult(settled, SyncOutcome.APPLIED, decision.why)
-    closed = store.close_payment(
-        payment, decision.status, fetched.cancellation_reason, fetched.cancellation_party, now
-    )
-    count("PaymentFailed" if decision.status is PaymentStatus.FAILED else "PaymentCanceled")
+        if settlement.concern is not None:
+            _report_concern(payment, settlement.concern)
+        return
+    count("PaymentFailed" if payment.status is PaymentStatus.FAILED else "PaymentCanceled")
     logger.info(
         "payment closed",
         extra={
             "paymentId": payment.payment_id,
-            "status": str(decision.status),
+            "status": str(payment.status),
             "reason": fetched.cancellation_reason,
         },
     )
-    return SyncResult(closed, SyncOutcome.APPLIED, decision.why)
 
 
-def _settle(store: PaymentStore, payment: Payment, status: PaymentStatus, now: datetime) -> Payment:
-    """The money arrived: the payment and its order or subscription change in one transaction."""
-    if payment.type is PaymentType.ORDER:
-        order = store.get_order(payment.subject_id)
-        if order is None:  # orders are never deleted; keep the money on record all the same
-            logger.error("the paid payment's order is missing", extra={"paymentId": payment.payment_id})
-            return store.settle_payment_alone(payment, status, now)
-        if order.paid_payment_id is None and (order.amount, order.user_id) == (payment.amount, payment.user_id):
-            return store.settle_order_payment(payment, order, now)
-        if order.paid_payment_id is None:
-            # The order's price or owner changed after this payment was started: the money does not
-            # pay the order as it stands now. Record it as paid; a human refunds or settles it.
-            logger.error(
-                "paid payment no longer matches its order (price or owner changed)",
-                extra={"paymentId": payment.payment_id, "orderId": payment.subject_id},
-            )
-            count("DuplicateOrderPayment", reason="order_changed")
-            return store.settle_payment_alone(payment, status, now)
-        if order.paid_payment_id == payment.payment_id:
-            return store.settle_payment_alone(payment, status, now)  # the order already says so
-        # Another payment of the same order was paid first (two tabs, two checkouts). The order's
-        # transaction would fail forever; record this money as paid and leave it to a human to refund.
-        logger.error(
-            "order already paid by another payment; this one needs a refund",
-            extra={
-                "paymentId": payment.payment_id,
-                "orderId": payment.subject_id,
-                "paidPaymentId": order.paid_payment_id,
-            },
-        )
+def _report_concern(payment: Payment, concern: Concern) -> None:
+    """Money that does not pay its subject as it stands: a human refunds or settles it."""
+    extra = {"paymentId": payment.payment_id, "subjectId": payment.subject_id, "concern": str(concern)}
+    if concern is Concern.ORDER_CHANGED:
+        logger.error("paid payment no longer matches its order (price or owner changed)", extra=extra)
+        count("DuplicateOrderPayment", reason="order_changed")
+    elif concern is Concern.ORDER_PAID_BY_ANOTHER:
+        logger.error("order already paid by another payment; this one needs a refund", extra=extra)
         count("DuplicateOrderPayment")
-        return store.settle_payment_alone(payment, status, now)
-    subscription = store.get_subscription(payment.subject_id)
-    if subscription is None or subscription.last_payment_id == payment.payment_id:
-        # No subscription record (never expected), or this very payment already extended it.
-        logger.error("subscription missing or already extended", extra={"paymentId": payment.payment_id})
-        return store.settle_payment_alone(payment, status, now)
-    return store.settle_subscription_payment(payment, subscription, now)
+    else:
+        logger.error("the paid payment's order or subscription is missing or already extended", extra=extra)

@@ -1,35 +1,37 @@
 """YooKassa's notifications: authenticate, re-fetch, apply through the state machine, audit.
 
-YooKassa signs nothing (yookassa.md §3.5). A notification is authentic enough to act on when (1) it
-came from one of YooKassa's networks, judged by the TCP peer only, and (2) the object it names,
-fetched from YooKassa with our own credentials, is our payment. The body is only a hint of which object
-to fetch: a forged body can at most cause a harmless fetch.
+YooKassa signs nothing (its notifications carry no signature or secret). A notification is authentic
+enough to act on when (1) it came from one of YooKassa's networks, judged by the TCP peer only, and
+(2) the object it names, fetched from YooKassa with our own credentials, is our payment. The body is
+only a hint of which object to fetch: a forged body can at most cause a harmless fetch.
 
 Answers: 200 once the change is durably written or deliberately ignored; non-200 when we failed
 (DynamoDB, YooKassa unreachable) so that YooKassa redelivers (for 24 h). Cheap checks run before any
 I/O; every accepted notification leaves an audit item (ids, statuses, outcome; never card data).
 """
 
-import base64
-import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from pydantic import ValidationError
-
-from payments.domain import SETTLED_STATUSES, Payment, PaymentStatus, utc_now
-from payments.errors import BadRequest, Forbidden, MalformedJson, PayloadTooLarge, ProviderNotFound
+from payments.domain import (
+    SETTLED_STATUSES,
+    AuditEntry,
+    Payment,
+    PaymentStatus,
+    ProviderPayment,
+    ProviderRefundStatus,
+    utc_now,
+)
+from payments.errors import Forbidden, ProviderNotFound
 from payments.observability import bind, count, logger
+from payments.ports import WebhookStore, YooKassa
 from payments.schemas import YooKassaNotification
-from payments.services.refunds import apply_refund
+from payments.services.refund_settlement import apply_refund
 from payments.services.sync import SyncOutcome, apply_provider_payment
 from payments.settings import Settings
-from payments.store import PaymentStore
 from payments.webhook_auth import is_allowed_source
-from payments.yookassa import ProviderPayment, YooKassaClient
 
-MAX_BODY_BYTES = 64 * 1024  # real notifications are a few KiB
 # The re-fetch must leave room for DynamoDB and finish well inside YooKassa's (unpublished) patience.
 REFETCH_BUDGET_SECONDS = 8.0
 PAYMENT_EVENTS = frozenset({"payment.succeeded", "payment.canceled", "payment.waiting_for_capture"})
@@ -44,21 +46,21 @@ class WebhookResult:
 
 
 def handle_notification(
-    store: PaymentStore,
-    yookassa: Callable[[], YooKassaClient],
+    store: WebhookStore,
+    yookassa: Callable[[], YooKassa],
     settings: Settings,
-    body: str | None,
-    is_base64_encoded: bool,
+    notification: YooKassaNotification,
     source_ip: str,
     now: datetime | None = None,
 ) -> WebhookResult:
-    """One notification, end to end. ``yookassa`` is a factory: rejected requests never build it."""
-    raw = _raw_body(body, is_base64_encoded)
+    """One parsed notification, end to end. ``yookassa`` is a factory: rejected requests never build it.
+
+    The body was checked and parsed once at the HTTP edge (``payments.edge``); here it is only a hint.
+    """
     if not is_allowed_source(source_ip, settings.networks):
-        _rejected("source_ip")
+        count("WebhookRejected", reason="source_ip")
         logger.warning("notification from outside YooKassa's networks", extra={"sourceIp": source_ip})
         raise Forbidden("Notifications are accepted from YooKassa's networks only")
-    notification = parse_notification(raw)
     event, object_id = notification.event, notification.object.id
     bind(webhookEvent=event, objectId=object_id)
     moment = now or utc_now()
@@ -69,56 +71,25 @@ def handle_notification(
         result = _refund_notification(store, client, object_id, moment)
     else:
         result = WebhookResult("ignored_event")  # YooKassa adds events; unknown ones are not ours to act on
-    store.put_audit(
-        event=event,
-        object_id=object_id,
-        fetched_status=result.fetched_status,
-        outcome=result.outcome,
-        source_ip=source_ip,
-        payment_id=result.payment_id,
-        ttl_days=settings.audit_ttl_days,
+    store.add_audit_entry(
+        AuditEntry(
+            event=event,
+            object_id=object_id,
+            fetched_status=result.fetched_status,
+            outcome=result.outcome,
+            source_ip=source_ip,
+            payment_id=result.payment_id,
+            received_at=moment,
+            expires_at=moment + timedelta(days=settings.audit_ttl_days),
+        )
     )
     count("WebhookAccepted")
     logger.info("notification handled", extra={"outcome": result.outcome, "paymentId": result.payment_id})
     return result
 
 
-def parse_notification(raw: bytes) -> YooKassaNotification:
-    """The notification's shape, or a 400: JSON, ``type == "notification"``, an ``event``, ``object.id``."""
-    try:
-        return YooKassaNotification.model_validate_json(raw)
-    except ValidationError as exc:
-        if any(problem.get("type") == "json_invalid" for problem in exc.errors()):
-            _rejected("malformed_json")
-            raise MalformedJson() from exc
-        _rejected("malformed_notification")
-        raise BadRequest("Not a YooKassa notification") from exc
-
-
-def _raw_body(body: str | None, is_base64_encoded: bool) -> bytes:
-    if body is None or body == "":
-        _rejected("malformed_notification")
-        raise BadRequest("A notification body is required")
-    # Refuse by size before decoding anything: the encoded form bounds the decoded one.
-    if len(body) > (MAX_BODY_BYTES * 4 // 3 + 4 if is_base64_encoded else MAX_BODY_BYTES):
-        _rejected("too_large")
-        raise PayloadTooLarge()
-    if not is_base64_encoded:
-        raw = body.encode()
-    else:
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            _rejected("malformed_notification")
-            raise BadRequest("The body is not valid base64") from exc
-    if len(raw) > MAX_BODY_BYTES:
-        _rejected("too_large")
-        raise PayloadTooLarge()
-    return raw
-
-
 def _payment_notification(
-    store: PaymentStore, client: YooKassaClient, object_id: str, now: datetime
+    store: WebhookStore, client: YooKassa, object_id: str, now: datetime
 ) -> WebhookResult:
     try:
         fetched = client.get_payment(object_id)
@@ -138,26 +109,24 @@ def _payment_notification(
     return WebhookResult(str(result.outcome), payment.payment_id, str(fetched.status))
 
 
-def _refund_notification(
-    store: PaymentStore, client: YooKassaClient, object_id: str, now: datetime
-) -> WebhookResult:
+def _refund_notification(store: WebhookStore, client: YooKassa, object_id: str, now: datetime) -> WebhookResult:
     try:
         refund = client.get_refund(object_id)
     except ProviderNotFound:
         logger.info("notified refund unknown to YooKassa")
         return WebhookResult("not_found")
-    if refund.status not in ("succeeded", "canceled"):
-        return WebhookResult(str(SyncOutcome.UNCHANGED), fetched_status=refund.status)
-    payment = store.get_payment_by_yookassa_id(refund.payment_id)
+    if not refund.status.is_final:
+        return WebhookResult(str(SyncOutcome.UNCHANGED), fetched_status=str(refund.status))
+    payment = store.find_payment_by_yookassa_id(refund.payment_id)
     if payment is None:
         logger.info("refunded payment is not ours", extra={"yookassaId": refund.payment_id})
-        return WebhookResult("unknown_payment", fetched_status=refund.status)
-    if refund.status == "canceled":
+        return WebhookResult("unknown_payment", fetched_status=str(refund.status))
+    if refund.status is ProviderRefundStatus.CANCELED:
         # No money moved: only the hold of our request behind it, if any, is given back.
         canceled = apply_refund(store, payment, refund, now)
         if canceled.outcome is SyncOutcome.MISMATCH:
             _rejected("mismatch_refund")
-        return WebhookResult(str(canceled.outcome), payment.payment_id, refund.status)
+        return WebhookResult(str(canceled.outcome), payment.payment_id, str(refund.status))
     if payment.status is PaymentStatus.PENDING:
         # The refund overtook the payment's own notification (lost or reordered). A refunded payment
         # was paid: settle it first, so the order / subscription side effect happens exactly once.
@@ -169,21 +138,21 @@ def _refund_notification(
             extra={"paymentId": payment.payment_id, "status": str(payment.status)},
         )
         count("ProviderStateConflict")
-        return WebhookResult(str(SyncOutcome.CONFLICT), payment.payment_id, refund.status)
+        return WebhookResult(str(SyncOutcome.CONFLICT), payment.payment_id, str(refund.status))
     result = apply_refund(store, payment, refund, now)
     if result.outcome is SyncOutcome.MISMATCH:
         _rejected("mismatch_refund")
-    return WebhookResult(str(result.outcome), payment.payment_id, refund.status)
+    return WebhookResult(str(result.outcome), payment.payment_id, str(refund.status))
 
 
-def _our_payment(store: PaymentStore, fetched: ProviderPayment) -> Payment | None:
+def _our_payment(store: WebhookStore, fetched: ProviderPayment) -> Payment | None:
     """By the paymentId we put into the metadata, else by YooKassa's id: the fetched object decides."""
     payment_id = fetched.metadata.get("paymentId")
     if payment_id:
         payment = store.get_payment(payment_id)
         if payment is not None:
             return payment
-    return store.get_payment_by_yookassa_id(fetched.id)
+    return store.find_payment_by_yookassa_id(fetched.id)
 
 
 def _rejected(reason: str) -> None:

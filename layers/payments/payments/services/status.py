@@ -1,0 +1,61 @@
+"""Answering the result page's status polls: one read, and YooKassa itself only for a stale payment."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from payments.domain import Caller, Payment, PaymentStatus, PaymentType, utc_now
+from payments.errors import NotFound, PaymentsError
+from payments.observability import logger
+from payments.ports import PaymentReader, StatusStore, YooKassa
+from payments.services.sync import apply_provider_payment
+from payments.settings import Settings
+
+# A status poll never waits long on YooKassa: when it is slow, the stored status is a fine answer.
+POLL_REFRESH_BUDGET_SECONDS = 3.0
+
+
+def get_payment(
+    store: PaymentReader, caller: Caller, payment_id: str, expected_type: PaymentType | None = None
+) -> Payment:
+    """The caller's own payment, by one read; anyone else's is indistinguishable from a missing one."""
+    payment = store.get_payment(payment_id)
+    if payment is None or payment.user_id != caller.user_id:
+        raise NotFound("Payment not found")
+    if expected_type is not None and payment.type is not expected_type:
+        raise NotFound("Payment not found")
+    return payment
+
+
+def get_payment_status(
+    store: StatusStore,
+    yookassa: Callable[[], YooKassa],
+    settings: Settings,
+    caller: Caller,
+    payment_id: str,
+    expected_type: PaymentType | None = None,
+    now: datetime | None = None,
+) -> Payment:
+    """One read per poll. ``yookassa`` is a factory: most polls never need the provider.
+
+    A payment still pending ``stale_pending_seconds`` after creation is asked of YooKassa directly, at
+    most once per ``provider_refresh_interval_seconds`` per payment, so a customer whose webhook is late
+    or lost still sees the result within seconds. That ask never fails the poll: when YooKassa is slow
+    or down, the stored payment is the answer.
+    """
+    payment = get_payment(store, caller, payment_id, expected_type)
+    moment = now or utc_now()
+    stale_after = payment.created_at + timedelta(seconds=settings.stale_pending_seconds)
+    if payment.status is not PaymentStatus.PENDING or payment.yookassa_id is None or moment < stale_after:
+        return payment
+    try:
+        checked_before = moment - timedelta(seconds=settings.provider_refresh_interval_seconds)
+        if not store.claim_provider_check(payment.payment_id, moment, checked_before):
+            return payment  # another poll asked YooKassa moments ago
+        fetched = yookassa().with_budget(POLL_REFRESH_BUDGET_SECONDS).get_payment(payment.yookassa_id)
+        return apply_provider_payment(store, payment, fetched, moment).payment
+    except PaymentsError as exc:
+        logger.warning(
+            "poll could not refresh the payment from YooKassa",
+            extra={"paymentId": payment.payment_id, "error_code": exc.code},
+        )
+        return payment

@@ -1,0 +1,141 @@
+"""An in-memory fake of the ``YooKassa`` port, for service tests that run in milliseconds.
+
+It keeps YooKassa's rules that our services rely on: a POST repeated with the same Idempotence-Key
+answers with the object it made the first time; a refund never exceeds what is left of its payment;
+ids are YooKassa-shaped; metadata is echoed. Tests steer it: ``succeed``/``cancel`` a payment, or make
+the next call ``refuse`` (a definite ``ProviderError``) or ``time_out`` (``ProviderTimeout``, after or
+without applying). The sandbox over HTTP (tests/integration, tests/sandbox) checks the real client.
+"""
+
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Self
+
+from payments.domain import (
+    Payment,
+    PaymentType,
+    ProviderPayment,
+    ProviderRefund,
+    ProviderRefundStatus,
+    ProviderStatus,
+    RefundRequest,
+)
+from payments.errors import ProviderError, ProviderNotFound, ProviderTimeout
+from payments.money import CURRENCY
+
+
+@dataclass
+class FakeYooKassa:
+    payments: dict[str, ProviderPayment] = field(default_factory=dict)
+    refunds: dict[str, ProviderRefund] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # Idempotence-Key -> the object it made
+    calls: list[tuple[str, str | None]] = field(default_factory=list)  # (operation, Idempotence-Key)
+    failures: list[Exception | str] = field(default_factory=list)  # next calls' faults, in order
+    budget: float = 20.0
+
+    # ---------------------------------------------------------------- the port
+    def with_budget(self, budget_seconds: float) -> Self:
+        self.budget = min(self.budget, budget_seconds)
+        return self
+
+    def create_payment(self, payment: Payment, return_url: str) -> ProviderPayment:
+        key = payment.idempotence_key()
+        applied = self._fault("create_payment", key)
+        if key in self.keys:
+            return self.payments[self.keys[key]]
+        metadata = {"paymentId": payment.payment_id, "userId": payment.user_id}
+        if payment.type is PaymentType.ORDER:
+            metadata["orderId"] = payment.subject_id
+        else:
+            metadata["subscriptionId"] = payment.subject_id
+        made = ProviderPayment(
+            id=str(uuid.uuid4()),
+            status=ProviderStatus.PENDING,
+            amount=payment.amount,
+            currency=CURRENCY,
+            paid=False,
+            metadata=metadata,
+            confirmation_url=f"https://yoomoney.example/checkout?orderId={payment.payment_id}&to={return_url}",
+        )
+        self.payments[made.id], self.keys[key] = made, made.id
+        if applied is not None:
+            raise applied  # made, but the answer was lost
+        return made
+
+    def get_payment(self, yookassa_id: str) -> ProviderPayment:
+        self._fault("get_payment", None, raise_after=False)
+        if yookassa_id not in self.payments:
+            raise ProviderNotFound(http_status=404, provider_code="not_found")
+        return self.payments[yookassa_id]
+
+    def create_refund(self, payment: Payment, request: RefundRequest) -> ProviderRefund:
+        key = request.idempotence_key()
+        applied = self._fault("create_refund", key)
+        if key in self.keys:
+            return self.refunds[self.keys[key]]
+        assert payment.yookassa_id is not None
+        paid = self.payments[payment.yookassa_id]
+        if request.amount > paid.amount - paid.refunded_amount:
+            raise ProviderError("refund exceeds the payment", http_status=400, provider_code="invalid_request")
+        made = ProviderRefund(
+            id=str(uuid.uuid4()),
+            payment_id=paid.id,
+            status=ProviderRefundStatus.SUCCEEDED,
+            amount=request.amount,
+            currency=CURRENCY,
+            metadata={"refundRequestId": request.request_id, "paymentId": payment.payment_id},
+        )
+        self.refunds[made.id], self.keys[key] = made, made.id
+        self.payments[paid.id] = replace(paid, refunded_amount=paid.refunded_amount + request.amount)
+        if applied is not None:
+            raise applied
+        return made
+
+    def get_refund(self, refund_id: str) -> ProviderRefund:
+        self._fault("get_refund", None, raise_after=False)
+        if refund_id not in self.refunds:
+            raise ProviderNotFound(http_status=404, provider_code="not_found")
+        return self.refunds[refund_id]
+
+    def check_credentials(self) -> bool:
+        return True
+
+    # ---------------------------------------------------------------- steering
+    def succeed(self, yookassa_id: str) -> ProviderPayment:
+        self.payments[yookassa_id] = replace(
+            self.payments[yookassa_id], status=ProviderStatus.SUCCEEDED, paid=True
+        )
+        return self.payments[yookassa_id]
+
+    def cancel(
+        self, yookassa_id: str, reason: str = "insufficient_funds", party: str = "payment_network"
+    ) -> None:
+        self.payments[yookassa_id] = replace(
+            self.payments[yookassa_id],
+            status=ProviderStatus.CANCELED,
+            cancellation_reason=reason,
+            cancellation_party=party,
+        )
+
+    def refuse(self, code: str = "invalid_request") -> None:
+        """The next call is refused: nothing is made."""
+        self.failures.append(ProviderError("refused", http_status=400, provider_code=code))
+
+    def time_out(self, applied: bool = False) -> None:
+        """The next call's answer never comes; with ``applied`` the object is made all the same."""
+        self.failures.append("applied" if applied else ProviderTimeout())
+
+    def only_payment(self) -> ProviderPayment:
+        [made] = self.payments.values()
+        return made
+
+    def _fault(self, operation: str, key: str | None, raise_after: bool = True) -> ProviderTimeout | None:
+        self.calls.append((operation, key))
+        if not self.failures:
+            return None
+        fault = self.failures.pop(0)
+        if fault == "applied" and raise_after:
+            return ProviderTimeout()
+        if isinstance(fault, Exception):
+            raise fault
+        return None

@@ -1,0 +1,282 @@
+"""The use cases on the in-memory fakes: every service rule in milliseconds.
+
+The fakes are held to the DynamoDB adapter by tests/contract and the sandbox checks the real client, so
+these tests exercise our services' own rules, not an emulator. Nothing of ours is mocked.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from payments.domain import Caller, OrderStatus, PaymentStatus, RefundState, SubscriptionStatus
+from payments.errors import (
+    AmountMismatch,
+    NotFound,
+    OrderAlreadyPaid,
+    PaidOrderChanged,
+    ProviderError,
+    ProviderTimeout,
+    RefundExceedsPayment,
+)
+from payments.schemas import CreateOrderPaymentRequest, CreateSubscriptionPaymentRequest, PutOrderRequest
+from payments.services.admin import put_order
+from payments.services.payments import create_order_payment, create_subscription_payment
+from payments.services.reconcile import reconcile
+from payments.services.refunds import refund_payment
+from payments.services.status import get_payment_status
+from payments.services.sync import SyncOutcome, apply_provider_payment
+from payments.settings import Settings
+from tests.fake_yookassa import FakeYooKassa
+from tests.fakes import InMemoryStore
+
+ALICE = Caller("alice")
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+SETTINGS = Settings(table_name="payments", frontend_url="https://app.example")
+
+
+@pytest.fixture
+def store() -> InMemoryStore:
+    store = InMemoryStore()
+    put_order(store, "o-1", PutOrderRequest(userId="alice", amount=150000, description="Уборка"))
+    return store
+
+
+@pytest.fixture
+def yookassa() -> FakeYooKassa:
+    return FakeYooKassa()
+
+
+def pay_order(store: InMemoryStore, yookassa: FakeYooKassa, amount: int = 150000) -> str:
+    created = create_order_payment(
+        store, yookassa, SETTINGS, ALICE, CreateOrderPaymentRequest(orderId="o-1", amount=amount), NOW
+    )
+    return created.payment_id
+
+
+def settle(store: InMemoryStore, yookassa: FakeYooKassa, payment_id: str, at: datetime = NOW) -> SyncOutcome:
+    payment = store.get_payment(payment_id)
+    assert payment is not None and payment.yookassa_id is not None
+    return apply_provider_payment(store, payment, yookassa.succeed(payment.yookassa_id), at).outcome
+
+
+def test_a_create_makes_one_yookassa_payment_under_the_payments_own_key(
+    store: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    payment_id = pay_order(store, yookassa)
+
+    payment = store.get_payment(payment_id)
+    assert payment is not None and payment.status is PaymentStatus.PENDING
+    assert payment.yookassa_id == yookassa.only_payment().id
+    assert yookassa.calls == [("create_payment", f"create-{payment_id}")]
+    order = store.get_order("o-1")
+    assert order is not None and order.active_payment_id == payment_id
+
+
+def test_a_second_create_joins_the_pending_payment(store: InMemoryStore, yookassa: FakeYooKassa) -> None:
+    assert pay_order(store, yookassa) == pay_order(store, yookassa)
+    assert len(yookassa.payments) == 1
+
+
+def test_a_wrong_amount_another_users_order_and_a_paid_order_are_refused(
+    store: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    with pytest.raises(AmountMismatch):
+        pay_order(store, yookassa, amount=100)
+    with pytest.raises(NotFound):
+        create_order_payment(
+            store, yookassa, SETTINGS, Caller("bob"), CreateOrderPaymentRequest(orderId="o-1", amount=150000)
+        )
+    settle(store, yookassa, pay_order(store, yookassa))
+    with pytest.raises(OrderAlreadyPaid):
+        pay_order(store, yookassa)
+
+
+def test_a_refused_create_fails_the_payment_and_frees_the_order(
+    store: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    yookassa.refuse("invalid_credentials")
+    with pytest.raises(ProviderError):
+        pay_order(store, yookassa)
+    [failed] = store.payments.values()
+    assert (failed.status, failed.cancellation_reason, failed.cancellation_party) == (
+        PaymentStatus.FAILED,
+        "invalid_credentials",
+        "merchant",
+    )
+    order = store.get_order("o-1")
+    assert order is not None and order.active_payment_id is None
+    assert pay_order(store, yookassa) != failed.payment_id
+
+
+def test_a_create_whose_answer_was_lost_is_finished_under_the_same_key(
+    store: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    yookassa.time_out(applied=True)
+    with pytest.raises(ProviderTimeout):
+        pay_order(store, yookassa)
+
+    payment_id = pay_order(store, yookassa)
+
+    assert len(yookassa.payments) == 1
+    assert [key for _, key in yookassa.calls] == [f"create-{payment_id}"] * 2
+    payment = store.get_payment(payment_id)
+    assert payment is not None and payment.yookassa_id == yookassa.only_payment().id
+
+
+def test_a_succeeded_payment_pays_its_order_once(store: InMemoryStore, yookassa: FakeYooKassa) -> None:
+    payment_id = pay_order(store, yookassa)
+
+    assert settle(store, yookassa, payment_id) is SyncOutcome.APPLIED
+    assert settle(store, yookassa, payment_id) is SyncOutcome.DUPLICATE
+
+    order = store.get_order("o-1")
+    assert order is not None
+    assert (order.status, order.paid_payment_id, order.active_payment_id) == (
+        OrderStatus.PAID,
+        payment_id,
+        None,
+    )
+    payment = store.get_payment(payment_id)
+    assert payment is not None and (payment.status, payment.paid_at) == (PaymentStatus.PAID, NOW)
+
+
+def test_money_for_an_order_whose_price_changed_is_recorded_but_does_not_pay_it(
+    store: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    payment_id = pay_order(store, yookassa)
+    put_order(store, "o-1", PutOrderRequest(userId="alice", amount=100000, description="Уборка"))
+
+    assert settle(store, yookassa, payment_id) is SyncOutcome.APPLIED
+
+    order = store.get_order("o-1")
+    assert order is not None and order.status is OrderStatus.NEW and order.active_payment_id is None
+    assert store.payments[payment_id].status is PaymentStatus.PAID
+
+
+def test_a_paid_orders_price_cannot_change(store: InMemoryStore, yookassa: FakeYooKassa) -> None:
+    settle(store, yookassa, pay_order(store, yookassa))
+    with pytest.raises(PaidOrderChanged):
+        put_order(store, "o-1", PutOrderRequest(userId="alice", amount=1, description="Уборка"))
+    renamed = put_order(store, "o-1", PutOrderRequest(userId="alice", amount=150000, description="Новое"))
+    assert renamed.description == "Новое"
+
+
+def test_a_declined_order_payment_fails_and_frees_the_order(
+    store: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    payment_id = pay_order(store, yookassa)
+    payment = store.payments[payment_id]
+    assert payment.yookassa_id is not None
+    yookassa.cancel(payment.yookassa_id)
+
+    result = apply_provider_payment(store, payment, yookassa.get_payment(payment.yookassa_id), NOW)
+
+    assert (result.outcome, result.payment.status) == (SyncOutcome.APPLIED, PaymentStatus.FAILED)
+    order = store.get_order("o-1")
+    assert order is not None and order.active_payment_id is None
+
+
+def test_subscription_periods_follow_the_payments(store: InMemoryStore, yookassa: FakeYooKassa) -> None:
+    from payments.domain import Plan, SubscriptionType
+
+    store.save_plan(
+        Plan("basic", "Базовый", {SubscriptionType.MONTHLY: 100000, SubscriptionType.YEARLY: 1000000})
+    )
+    request = CreateSubscriptionPaymentRequest(
+        subscriptionId="sub-1", subscriptionType="monthly", planId="basic", amount=100000
+    )
+    first = create_subscription_payment(store, yookassa, SETTINGS, ALICE, request, NOW).payment_id
+    settle(store, yookassa, first, datetime(2026, 1, 31, tzinfo=UTC))
+    second = create_subscription_payment(store, yookassa, SETTINGS, ALICE, request, NOW).payment_id
+    settle(store, yookassa, second, datetime(2026, 2, 10, tzinfo=UTC))
+
+    subscription = store.get_subscription("sub-1")
+    assert subscription is not None
+    assert subscription.status is SubscriptionStatus.ACTIVE
+    assert (subscription.start_date, subscription.end_date) == (
+        datetime(2026, 1, 31, tzinfo=UTC),
+        datetime(2026, 3, 28, tzinfo=UTC),
+    )
+    assert subscription.last_payment_id == second
+
+
+def test_refunds_never_exceed_the_payment_and_a_retry_is_the_same_refund(
+    store: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    payment_id = pay_order(store, yookassa)
+    settle(store, yookassa, payment_id)
+
+    part = refund_payment(store, yookassa, payment_id, 50000, None, requested_by="ops", now=NOW)
+    again = refund_payment(store, yookassa, payment_id, 50000, None, requested_by="ops", now=NOW)
+    with pytest.raises(RefundExceedsPayment):
+        refund_payment(store, yookassa, payment_id, 150000, "too-much", requested_by="ops", now=NOW)
+    rest = refund_payment(store, yookassa, payment_id, None, None, requested_by="ops", now=NOW)
+
+    assert again.refund_id == part.refund_id
+    assert (rest.amount, rest.refunded_amount, rest.payment_status) == (100000, 150000, PaymentStatus.REFUNDED)
+    payment = store.payments[payment_id]
+    assert (payment.refunded_amount, payment.refund_reserved) == (150000, 0)
+    assert len(yookassa.refunds) == 2
+
+
+def test_a_refused_refund_gives_its_hold_back(store: InMemoryStore, yookassa: FakeYooKassa) -> None:
+    payment_id = pay_order(store, yookassa)
+    settle(store, yookassa, payment_id)
+    yookassa.refuse()
+
+    with pytest.raises(ProviderError):
+        refund_payment(store, yookassa, payment_id, 50000, "k-1", requested_by="ops", now=NOW)
+
+    assert store.payments[payment_id].refund_reserved == 0
+    [request] = store.refund_requests.values()
+    assert request.state is RefundState.CANCELED
+
+
+def test_a_refund_whose_answer_was_lost_keeps_its_hold_until_the_retry(
+    store: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    payment_id = pay_order(store, yookassa)
+    settle(store, yookassa, payment_id)
+    yookassa.time_out(applied=True)
+    with pytest.raises(ProviderTimeout):
+        refund_payment(store, yookassa, payment_id, 50000, "k-1", requested_by="ops", now=NOW)
+    assert store.payments[payment_id].refund_reserved == 50000
+
+    accepted = refund_payment(store, yookassa, payment_id, 50000, "k-1", requested_by="ops", now=NOW)
+
+    assert accepted.refunded_amount == 50000
+    assert len(yookassa.refunds) == 1
+    assert (store.payments[payment_id].refunded_amount, store.payments[payment_id].refund_reserved) == (
+        50000,
+        0,
+    )
+
+
+def test_the_reconciler_settles_a_payment_whose_webhook_was_lost(
+    store: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    payment_id = pay_order(store, yookassa)
+    yookassa.succeed(yookassa.only_payment().id)
+
+    summary = reconcile(store, yookassa, SETTINGS, NOW + timedelta(minutes=10), lambda: 600_000)
+
+    assert (summary.checked, summary.fixed) == (1, 1)
+    assert store.payments[payment_id].status is PaymentStatus.PAID
+    assert list(store.pending_payments(NOW + timedelta(hours=1))) == []
+
+
+def test_a_stale_poll_asks_yookassa_at_most_once_per_interval(
+    store: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    payment_id = pay_order(store, yookassa)
+    later = NOW + timedelta(seconds=SETTINGS.stale_pending_seconds + 1)
+
+    get_payment_status(store, lambda: yookassa, SETTINGS, ALICE, payment_id, now=later)
+    get_payment_status(store, lambda: yookassa, SETTINGS, ALICE, payment_id, now=later + timedelta(seconds=1))
+    yookassa.succeed(yookassa.only_payment().id)
+    paid = get_payment_status(
+        store, lambda: yookassa, SETTINGS, ALICE, payment_id, now=later + timedelta(minutes=1)
+    )
+
+    assert [operation for operation, _ in yookassa.calls].count("get_payment") == 2
+    assert paid.status is PaymentStatus.PAID
