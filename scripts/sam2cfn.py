@@ -3,7 +3,7 @@
 `sam validate --lint` lints the SAM resources as SAM and misses what only shows on the resources they
 expand to (a bad runtime, a timeout over 900 s, an IAM action that does not exist). So CI translates
 with aws-sam-translator, no AWS account needed, and runs cfn-lint on the result
-(../shared/reference/serverless.md §2.8).
+(the translator ships with aws-sam-cli and runs offline).
 
     python scripts/sam2cfn.py template.yaml build/template.cfn.json && cfn-lint build/template.cfn.json
 """

@@ -1,4 +1,4 @@
-"""Request validation with YooKassa's limits and error texts (see reference/yookassa.md §1.3, §1.7, §4)."""
+"""Request validation with YooKassa's limits and error texts (as its API reference documents them)."""
 
 from __future__ import annotations
 

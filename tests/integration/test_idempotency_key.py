@@ -10,12 +10,13 @@ only called from the test's own thread.
 import hashlib
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import BaseModel
 
-from payments import dynamodb, runtime
-from payments.domain import Caller
+from payments import runtime
+from payments.domain import IDEMPOTENCY_IN_PROGRESS, Caller, IdempotencyRecord
 from payments.errors import IdempotencyKeyInUse, IdempotencyKeyReused, PaymentsError, ProviderTimeout
 from payments.schemas import CreateOrderPaymentRequest
 from payments.services.idempotency import run_idempotently
@@ -103,19 +104,16 @@ def test_a_failed_request_gives_its_key_back(stack: Stack) -> None:
     with pytest.raises(ProviderTimeout):
         run("k-fails", order(100000), times_out)
 
-    assert runtime.store().get_idempotency("alice", "k-fails") is None
+    assert runtime.store().get_idempotency_record("alice", "k-fails", datetime.now(UTC)) is None
     assert run("k-fails", order(100000), lambda: Answer(run="retried")).run == "retried"
     assert run("k-fails", order(100000), lambda: Answer(run="not again")).run == "retried"
 
 
-def test_the_key_of_a_request_that_died_is_free_after_its_lease(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_key_of_a_request_that_died_is_free_after_its_lease(stack: Stack) -> None:
     """A Lambda that timed out never releases its claim: the claim's short lease does."""
-    store = runtime.store()
-    monkeypatch.setattr(dynamodb, "IDEMPOTENCY_CLAIM_SECONDS", -1)  # claimed, and lapsed at once
-    assert store.claim_idempotency("alice", "k-died", "some hash", 24) is None
-    monkeypatch.undo()
+    now = datetime.now(UTC)
+    lapsed = IdempotencyRecord("some hash", IDEMPOTENCY_IN_PROGRESS, "", now - timedelta(seconds=1))
+    assert runtime.store().claim_idempotency_key("alice", "k-died", lapsed, now)
 
     assert run("k-died", order(100000), lambda: Answer(run="after the lease")).run == "after the lease"
 
@@ -123,9 +121,11 @@ def test_the_key_of_a_request_that_died_is_free_after_its_lease(
 def test_the_route_answers_409_in_use_while_the_first_request_runs(stack: Stack) -> None:
     stack.put_order("order-1", "alice", 150000)
     body = order(150000)
-    request_hash = hashlib.sha256(f"{ROUTE}\n{body.model_dump_json()}".encode()).hexdigest()
+    request_hash = hashlib.sha256(f"{ROUTE}\n{body.model_dump_json(by_alias=True)}".encode()).hexdigest()
     # the first request with this key is still running (in another Lambda environment)
-    assert runtime.store().claim_idempotency("alice", "k-route", request_hash, 24) is None
+    now = datetime.now(UTC)
+    claim = IdempotencyRecord(request_hash, IDEMPOTENCY_IN_PROGRESS, "", now + timedelta(minutes=2))
+    assert runtime.store().claim_idempotency_key("alice", "k-route", claim, now)
 
     status, answer = stack.create_order_payment("order-1", 150000, headers={"Idempotency-Key": "k-route"})
     other = stack.create_order_payment("order-1", 150000, headers={"Idempotency-Key": "k-route-2"})

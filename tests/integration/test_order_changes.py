@@ -5,11 +5,16 @@ from datetime import UTC, datetime
 import pytest
 
 from payments import runtime
-from payments.domain import Caller, PaymentType
+from payments.domain import Changes
+from payments.domain.payments import (
+    attach_provider_payment,
+    fail_before_provider,
+    new_payment,
+    start_order_payment,
+)
 from payments.errors import ConcurrentUpdate
-from payments.services.payments import _new_payment
 from tests.conftest import Stack
-from tests.integration.test_webhook_support import (
+from tests.integration.support import (
     notify,
     order_of,
     payment_of,
@@ -78,16 +83,15 @@ def test_a_payment_failed_meanwhile_is_never_given_a_payment_url(stack: Stack) -
     """Two requests for one payment: one saw YooKassa refuse and failed it; the other's answer must not
     revive it with a URL the customer could pay."""
     stack.put_order("o-9", "alice", 100000)
-    store = runtime.store()
-    order = store.get_order("o-9")
-    assert order is not None
-    started = _new_payment(Caller("alice"), PaymentType.ORDER, 100000, datetime.now(UTC), "d", order_id="o-9")
-    store.start_order_payment(started, order)
-    payment = store.get_payment(started.payment_id)
-    assert payment is not None
-    store.mark_failed_before_provider(payment, "invalid_request")
+    store, now = runtime.store(), datetime.now(UTC)
+    started = new_payment("p-9", "alice", 100000, now, "d", order_id="o-9")
+    store.commit(start_order_payment(order_of("o-9"), started))
+    store.commit(fail_before_provider(started, order_of("o-9"), "invalid_request", now).changes)
 
+    stale = attach_provider_payment(started, "329b0000-000f-5000-8000-000000000001", "https://pay/x", now)
+    assert stale is not None
     with pytest.raises(ConcurrentUpdate):
-        store.attach_provider_payment(payment, "329b0000-000f-5000-8000-000000000001", "https://pay/x")
+        store.commit(Changes(updated=(stale,)))
 
-    assert payment_of(payment.payment_id).payment_url is None
+    assert payment_of("p-9").payment_url is None
+    assert order_of("o-9").active_payment_id is None

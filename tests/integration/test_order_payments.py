@@ -3,7 +3,6 @@
 import os
 import threading
 import time
-from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -15,6 +14,7 @@ from payments.errors import PaymentsError
 from payments.schemas import CreateOrderPaymentRequest, PaymentCreated
 from payments.services.payments import create_order_payment
 from tests.conftest import Stack
+from tests.integration.support import notify, payments_of_user, succeed, yookassa_id_of
 
 
 def store():  # the same adapter the handlers use, built from the same settings
@@ -116,10 +116,10 @@ def test_twenty_concurrent_creates_make_exactly_one_yookassa_payment(stack: Stac
         thread.join()
 
     assert all(isinstance(result, PaymentCreated) for result in results), results
-    assert len({result.paymentId for result in results if isinstance(result, PaymentCreated)}) == 1
-    assert len({result.paymentUrl for result in results if isinstance(result, PaymentCreated)}) == 1
+    assert len({result.payment_id for result in results if isinstance(result, PaymentCreated)}) == 1
+    assert len({result.payment_url for result in results if isinstance(result, PaymentCreated)}) == 1
     assert len(stack.provider_payments()) == 1
-    assert stack.create_order_payment("order-1", 150000)[1]["paymentId"] == results[0].paymentId  # type: ignore[attr-defined]
+    assert stack.create_order_payment("order-1", 150000)[1]["paymentId"] == results[0].payment_id  # type: ignore[attr-defined]
 
 
 def test_the_amount_must_be_the_orders_price(stack: Stack) -> None:
@@ -148,7 +148,7 @@ def test_a_refused_payment_is_failed_and_the_next_create_starts_afresh(stack: St
         os.environ["YOOKASSA_SECRET_KEY"] = stack.sandbox.secret_key
         runtime.reset()
     assert (status, body["error"]["code"]) == (502, "provider_error")
-    refused = store().payments_of_user("alice")
+    refused = payments_of_user("alice")
     assert [(p.status, p.cancellation_reason) for p in refused] == [
         (PaymentStatus.FAILED, "invalid_credentials")
     ]
@@ -210,10 +210,8 @@ def test_a_hung_provider_is_bounded_by_the_budget(stack: Stack) -> None:
 def test_an_already_paid_order_is_409(stack: Stack) -> None:
     stack.put_order("order-1", "alice", 150000)
     _, created = stack.create_order_payment("order-1", 150000)
-    payment = store().get_payment(created["paymentId"])
-    order = store().get_order("order-1")
-    assert payment is not None and order is not None
-    store().settle_order_payment(payment, order, datetime.now(UTC))
+    succeed(stack, yookassa_id_of(created["paymentUrl"]))
+    assert notify(stack, "payment.succeeded", yookassa_id_of(created["paymentUrl"]))[0] == 200
 
     status, body = stack.create_order_payment("order-1", 150000)
 

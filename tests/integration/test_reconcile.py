@@ -15,12 +15,13 @@ from payments import runtime
 from payments.errors import ReconcileFailed, StoreUnavailable
 from payments.services.reconcile import reconcile
 from tests.conftest import Stack
-from tests.integration.test_webhook_support import (
+from tests.integration.support import (
     decline,
     environment,
     order_of,
     order_payment,
     payment_of,
+    payments_of_user,
     store,
     subscription_of,
     subscription_payment,
@@ -90,7 +91,7 @@ def test_a_payment_whose_create_answer_was_lost_is_found_with_the_same_idempoten
         status, _ = stack.create_order_payment("order-1", 150000)
     assert status == 504
     requests.delete(f"{stack.sandbox.base_url}/sandbox/faults", timeout=5).raise_for_status()
-    [ours] = store().payments_of_user("alice")
+    [ours] = payments_of_user("alice")
     assert ours.yookassa_id is None
     [provider] = stack.provider_payments()
     succeed(stack, provider["id"])
@@ -101,7 +102,7 @@ def test_a_payment_whose_create_answer_was_lost_is_found_with_the_same_idempoten
     assert (summary["checked"], summary["fixed"]) == (1, 1)
     payment = payment_of(ours.payment_id)
     assert (payment.status, payment.yookassa_id) == ("paid", provider["id"])
-    assert store().get_payment_by_yookassa_id(provider["id"]) == payment
+    assert store().find_payment_by_yookassa_id(provider["id"]) == payment
     assert len(stack.provider_payments()) == 1  # the repeated create made nothing new
 
 

@@ -16,12 +16,12 @@ import pytest
 import requests
 
 from payments import runtime
-from payments.domain import Payment, RefundReservation, RefundState
+from payments.domain import Changes, Payment, ProviderRefund, ProviderRefundStatus, RefundRequest, RefundState
+from payments.domain.refunds import refund_accepted, reserve_refund
 from payments.services.reconcile import ReconcileSummary, reconcile
-from payments.yookassa import ProviderRefund, YooKassaClient
+from payments.yookassa import YooKassaClient
 from tests.conftest import Stack
-from tests.integration.test_refunds import paid_order, provider_refunds
-from tests.integration.test_webhook_support import (
+from tests.integration.support import (
     environment,
     notify,
     order_payment,
@@ -31,6 +31,7 @@ from tests.integration.test_webhook_support import (
     store,
     succeed,
 )
+from tests.integration.test_refunds import paid_order, provider_refunds
 
 HOUR = timedelta(hours=1)
 
@@ -48,7 +49,7 @@ def run_reconciler(later: timedelta) -> ReconcileSummary:
     )
 
 
-def held_by_timeout(stack: Stack, payment_id: str, amount: int, key: str, fault: str) -> RefundReservation:
+def held_by_timeout(stack: Stack, payment_id: str, amount: int, key: str, fault: str) -> RefundRequest:
     """The admin's refund gets no answer from YooKassa (``500_applied``: it made the refund; ``500``: it
     never did): a 504, the amount held, and the request in the reconciler's shards."""
     stack.sandbox_post("/sandbox/faults", {"route": "POST /v3/refunds", "fault": fault, "count": 50})
@@ -56,7 +57,7 @@ def held_by_timeout(stack: Stack, payment_id: str, amount: int, key: str, fault:
         status, body = refund(stack, payment_id, amount, key=key)
     assert (status, body["error"]["code"]) == (504, "provider_timeout")
     clear_refund_faults(stack)
-    [held] = list(store().iter_held_refunds(older_than=datetime.now(UTC) + HOUR))
+    [held] = list(store().held_refund_requests(older_than=datetime.now(UTC) + HOUR))
     assert (held.payment_id, held.amount, held.state) == (payment_id, amount, RefundState.RESERVED)
     assert payment_of(payment_id).refund_reserved == amount
     return held
@@ -87,11 +88,11 @@ def test_a_held_refund_yookassa_made_is_recorded_and_the_rest_stays_refundable(s
         "refundsChecked": 1,
     }
     assert amounts(payment_of(payment_id)) == (70000, 0, "paid")
-    request = store().get_refund_reservation(payment_id, held.request_id)
+    request = store().get_refund_request(payment_id, held.request_id)
     assert request is not None
     assert (request.state, request.yookassa_refund_id) == (RefundState.SUCCEEDED, made["id"])
     assert len(provider_refunds(stack, yookassa_id)) == 1  # the repeated create made nothing new
-    assert list(store().iter_held_refunds(older_than=datetime.now(UTC) + HOUR)) == []
+    assert list(store().held_refund_requests(older_than=datetime.now(UTC) + HOUR)) == []
     rest = refund(stack, payment_id, 30000, key="the-rest")
     assert (rest[0], rest[1]["refundedAmount"], rest[1]["paymentStatus"]) == (200, 100000, "refunded")
 
@@ -105,7 +106,7 @@ def test_a_held_refund_that_never_reached_yookassa_is_released_after_23_hours(st
 
     assert (summary.checked, summary.fixed, summary.errors, summary.refunds_checked) == (1, 1, 0, 1)
     assert amounts(payment_of(payment_id)) == (0, 0, "paid")
-    request = store().get_refund_reservation(payment_id, held.request_id)
+    request = store().get_refund_request(payment_id, held.request_id)
     assert request is not None
     assert (request.state, request.failure_reason) == (RefundState.FAILED, "unknown_outcome_expired")
     assert provider_refunds(stack, yookassa_id) == []  # never asked again under a forgotten key
@@ -153,15 +154,8 @@ def test_a_request_with_a_known_refund_id_is_read_by_id(
     """YooKassa accepted it as pending (we kept its id), and its final notification was lost."""
     payment_id, yookassa_id = paid_order(stack)
     payment = payment_of(payment_id)
-    reservation = RefundReservation(
-        payment_id=payment_id,
-        request_id="known-id-request",
-        amount=50000,
-        request_hash="hash",
-        state=RefundState.RESERVED,
-        created_at=datetime.now(UTC),
-    )
-    store().reserve_refund(payment, reservation)
+    _, reservation, held = reserve_refund(payment, "known-id-request", "hash", 50000, datetime.now(UTC))
+    store().commit(held)
     made = provider_post(
         stack,
         "/refunds",
@@ -172,13 +166,15 @@ def test_a_request_with_a_known_refund_id_is_read_by_id(
         },
         key=reservation.idempotence_key(),
     )
-    store().mark_refund_pending(reservation, made["id"], datetime.now(UTC))
+    accepted = refund_accepted(reservation, made["id"], datetime.now(UTC))
+    assert accepted is not None
+    store().commit(Changes(updated=(accepted,)))
     get_refund = YooKassaClient.get_refund
     asked: list[str] = []
 
     def as_yookassa_says(self: YooKassaClient, refund_id: str) -> ProviderRefund:
         asked.append(refund_id)
-        return replace(get_refund(self, refund_id), status=status)
+        return replace(get_refund(self, refund_id), status=ProviderRefundStatus(status))
 
     monkeypatch.setattr(YooKassaClient, "get_refund", as_yookassa_says)
     create_refund = YooKassaClient.create_refund
@@ -191,7 +187,7 @@ def test_a_request_with_a_known_refund_id_is_read_by_id(
     assert asked == [made["id"]]
     after = payment_of(payment_id)
     assert (after.refunded_amount, after.refund_reserved) == expected
-    request = store().get_refund_reservation(payment_id, reservation.request_id)
+    request = store().get_refund_request(payment_id, reservation.request_id)
     assert request is not None and not request.is_open
     assert run_reconciler(HOUR).checked == 0
 

@@ -13,12 +13,13 @@ import pytest
 import requests
 
 from payments import runtime
+from payments.domain import Payment, ProviderRefund, ProviderRefundStatus, RefundRequest
 from payments.errors import PaymentsError, RefundExceedsPayment
-from payments.schemas import RefundAccepted, RefundRequest
+from payments.schemas import RefundAccepted
 from payments.services.refunds import refund_payment
-from payments.yookassa import ProviderRefund, YooKassaClient
+from payments.yookassa import YooKassaClient
 from tests.conftest import Stack
-from tests.integration.test_webhook_support import (
+from tests.integration.support import (
     environment,
     notify,
     order_payment,
@@ -109,7 +110,7 @@ def test_many_concurrent_partial_refunds_never_exceed_the_payment(stack: Stack) 
     accepted = [r for r in results if isinstance(r, RefundAccepted)]
     assert len(accepted) == 3, results
     assert all(isinstance(r, RefundExceedsPayment) for r in results if r not in accepted)
-    assert len({r.refundId for r in accepted}) == 3
+    assert len({r.refund_id for r in accepted}) == 3
     assert len(provider_refunds(stack, yookassa_id)) == 3
     assert payment_of(payment_id).refunded_amount == 90000
 
@@ -130,7 +131,7 @@ def concurrent_refunds(payment_id: str, amounts: list[int]) -> list[RefundAccept
                     runtime.store(),
                     runtime.yookassa(),
                     payment_id,
-                    RefundRequest(amount=amount),
+                    amount,
                     f"admin-{n}",
                     requested_by="ops",
                 )
@@ -296,18 +297,16 @@ def test_the_notification_before_the_create_answer_is_recorded_settles_the_hold_
     create = client.create_refund
     notified: list[tuple[int, Any]] = []
 
-    def create_then_notify(body: dict[str, Any], idempotence_key: str) -> ProviderRefund:
-        created = create(body, idempotence_key)
+    def create_then_notify(payment: Payment, request: RefundRequest) -> ProviderRefund:
+        created = create(payment, request)
         notified.append(notify(stack, "refund.succeeded", created.id))
         return created
 
     monkeypatch.setattr(client, "create_refund", create_then_notify)
-    accepted = refund_payment(
-        runtime.store(), client, payment_id, RefundRequest(amount=70000), "webhook-first", requested_by="ops"
-    )
+    accepted = refund_payment(runtime.store(), client, payment_id, 70000, "webhook-first", requested_by="ops")
 
     assert notified == [(200, {"outcome": "applied"})]
-    assert (accepted.amount, accepted.refundedAmount, accepted.paymentStatus) == (70000, 70000, "paid")
+    assert (accepted.amount, accepted.refunded_amount, accepted.payment_status) == (70000, 70000, "paid")
     payment = payment_of(payment_id)
     assert (payment.refunded_amount, payment.refund_reserved) == (70000, 0)
     assert refund(stack, payment_id, 30000, key="the-rest")[0] == 200
@@ -323,7 +322,7 @@ def test_a_refund_yookassa_canceled_gives_its_hold_back(stack: Stack, monkeypatc
     get_refund = YooKassaClient.get_refund
 
     def canceled(self: YooKassaClient, refund_id: str) -> ProviderRefund:
-        return replace(get_refund(self, refund_id), status="canceled")
+        return replace(get_refund(self, refund_id), status=ProviderRefundStatus.CANCELED)
 
     monkeypatch.setattr(YooKassaClient, "get_refund", canceled)
 

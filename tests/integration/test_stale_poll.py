@@ -9,7 +9,7 @@ import time
 import requests
 
 from tests.conftest import Stack
-from tests.integration.test_webhook_support import (
+from tests.integration.support import (
     decline,
     environment,
     order_of,

@@ -3,7 +3,9 @@
 from datetime import UTC, datetime
 
 from payments import runtime
+from payments.services.sync import apply_provider_payment
 from tests.conftest import Stack
+from tests.integration.support import payment_of, subscription_of, succeed, yookassa_id_of
 
 SUB = {"subscriptionId": "sub-1", "subscriptionType": "monthly", "planId": "basic", "amount": 100000}
 
@@ -60,23 +62,24 @@ def test_a_second_create_reuses_the_pending_payment_unless_the_choice_changed(st
 
 def test_settling_activates_then_extends_by_calendar_periods(stack: Stack) -> None:
     stack.put_plan("basic", 100000, 1000000)
-    store = runtime.store()
     _, created = create(stack)
-    payment, subscription = store.get_payment(created["paymentId"]), store.get_subscription("sub-1")
-    assert payment is not None and subscription is not None
-    store.settle_subscription_payment(payment, subscription, datetime(2026, 1, 31, 9, 0, tzinfo=UTC))
-    active = store.get_subscription("sub-1")
-    assert active is not None
+    settle_at(stack, created, datetime(2026, 1, 31, 9, 0, tzinfo=UTC))
+    active = subscription_of("sub-1")
     assert active.status == "active"
     assert active.end_date == datetime(2026, 2, 28, 9, 0, tzinfo=UTC)
 
     _, renewal = create(stack)
     assert renewal["paymentId"] != created["paymentId"]
-    payment, current = store.get_payment(renewal["paymentId"]), store.get_subscription("sub-1")
-    assert payment is not None and current is not None
-    store.settle_subscription_payment(payment, current, datetime(2026, 2, 10, tzinfo=UTC))
-    extended = store.get_subscription("sub-1")
-    assert extended is not None
+    settle_at(stack, renewal, datetime(2026, 2, 10, tzinfo=UTC))
+    extended = subscription_of("sub-1")
     assert extended.end_date == datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
     assert extended.start_date == datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
     assert stack.status(renewal["paymentId"])[1]["status"] == "success"
+
+
+def settle_at(stack: Stack, created: dict[str, str], moment: datetime) -> None:
+    """YooKassa takes the money; we apply what it says through the one sync path, at ``moment``."""
+    yookassa_id = yookassa_id_of(created["paymentUrl"])
+    succeed(stack, yookassa_id)
+    fetched = runtime.yookassa().get_payment(yookassa_id)
+    apply_provider_payment(runtime.store(), payment_of(created["paymentId"]), fetched, moment)

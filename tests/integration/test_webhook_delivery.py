@@ -8,10 +8,11 @@ HTTP to ``WebhookBridge`` (peer 127.0.0.1, so the allow-list is set to loopback 
 from datetime import UTC, datetime
 from typing import Any
 
-from payments.domain import add_months
+from payments.domain.subscriptions import add_months
 from tests.conftest import Stack
-from tests.integration.test_webhook_support import (
+from tests.integration.support import (
     WebhookBridge,
+    audit_of,
     decline,
     environment,
     notify,
@@ -21,7 +22,6 @@ from tests.integration.test_webhook_support import (
     payment_of,
     provider_post,
     refund,
-    store,
     subscription_of,
     subscription_payment,
     succeed,
@@ -54,7 +54,7 @@ def test_five_succeeded_deliveries_and_a_late_canceled_pay_the_order_once(stack:
     assert payment.status == "paid" and payment.paid_at is not None
     assert (order.status, order.paid_payment_id, order.active_payment_id) == ("paid", payment_id, None)
     assert order.version == paid_order.version  # nothing touched the order after the first delivery
-    assert len(store().audit_of(yookassa_id)) == 6
+    assert len(audit_of(yookassa_id)) == 6
 
 
 def test_a_declined_payment_fails_once_and_a_later_succeeded_body_cannot_revive_it(stack: Stack) -> None:

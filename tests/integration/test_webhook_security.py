@@ -13,9 +13,10 @@ import pytest
 import requests
 
 from tests.conftest import Stack
-from tests.integration.test_webhook_support import (
+from tests.integration.support import (
     FOREIGN_IP,
     YOOKASSA_IP,
+    audit_of,
     environment,
     foreign_payment,
     notification,
@@ -23,9 +24,9 @@ from tests.integration.test_webhook_support import (
     order_of,
     order_payment,
     payment_of,
+    payments_of_user,
     provider_get,
     send,
-    store,
     succeed,
     webhook_event,
 )
@@ -56,7 +57,7 @@ def test_a_notification_from_a_foreign_address_is_403_and_changes_nothing(stack:
 
     assert (status, body["error"]["code"]) == (403, "forbidden")
     assert_untouched(payment_id)
-    assert store().audit_of(yookassa_id) == []
+    assert audit_of(yookassa_id) == []
 
 
 @pytest.mark.parametrize(
@@ -96,11 +97,11 @@ def test_a_succeeded_body_for_a_payment_yookassa_has_as_pending_changes_nothing(
 
     assert (status, body) == (200, {"outcome": "unchanged"})
     assert_untouched(payment_id)
-    [audit] = store().audit_of(yookassa_id)
-    assert audit["fetched_status"] == "pending"
+    [audit] = audit_of(yookassa_id)
+    assert audit["fetchedStatus"] == "pending"
     assert audit["outcome"] == "unchanged"
-    assert audit["source_ip"] == YOOKASSA_IP
-    assert audit["payment_id"] == payment_id
+    assert audit["sourceIp"] == YOOKASSA_IP
+    assert audit["paymentId"] == payment_id
 
 
 def test_a_payment_of_someone_else_on_our_shop_is_ignored(stack: Stack) -> None:
@@ -112,7 +113,7 @@ def test_a_payment_of_someone_else_on_our_shop_is_ignored(stack: Stack) -> None:
     status, body = notify(stack, "payment.succeeded", other["id"])
 
     assert (status, body) == (200, {"outcome": "unknown_payment"})
-    assert [a["outcome"] for a in store().audit_of(other["id"])] == ["unknown_payment"]
+    assert [a["outcome"] for a in audit_of(other["id"])] == ["unknown_payment"]
 
 
 def test_an_unknown_payment_id_in_our_metadata_is_ignored(stack: Stack) -> None:
@@ -137,9 +138,9 @@ def test_another_yookassa_payment_claiming_to_be_ours_is_never_applied(stack: St
 
     assert (status, answer) == (200, {"outcome": "mismatch:yookassa_id"})
     assert_untouched(payment_id)
-    [audit] = store().audit_of(other["id"])
+    [audit] = audit_of(other["id"])
     assert audit["outcome"] == "mismatch:yookassa_id"
-    assert audit["payment_id"] == payment_id
+    assert audit["paymentId"] == payment_id
 
 
 @pytest.mark.parametrize(
@@ -162,7 +163,7 @@ def test_before_we_know_yookassas_id_amount_and_metadata_decide(
         status, _ = stack.create_order_payment("order-1", 150000)
     assert status == 504
     requests.delete(f"{stack.sandbox.base_url}/sandbox/faults", timeout=5).raise_for_status()
-    [ours] = store().payments_of_user("alice")
+    [ours] = payments_of_user("alice")
     assert ours.yookassa_id is None
     other = foreign_payment(stack, amount, {"paymentId": ours.payment_id, **metadata})
     succeed(stack, other["id"])
@@ -198,7 +199,7 @@ def test_an_object_yookassa_does_not_know_is_ignored(stack: Stack) -> None:
 
     assert (status, answer) == (200, {"outcome": "not_found"})
     assert_untouched(payment_id)
-    assert [a["outcome"] for a in store().audit_of(made_up)] == ["not_found"]
+    assert [a["outcome"] for a in audit_of(made_up)] == ["not_found"]
 
 
 def test_a_refund_notification_for_an_unknown_refund_is_ignored(stack: Stack) -> None:
@@ -254,7 +255,7 @@ def test_malformed_notifications_are_400_before_any_io(stack: Stack, raw: str, c
 
     assert (status, body["error"]["code"]) == (422 if code == "validation_error" else 400, code)
     assert_untouched(payment_id)
-    assert store().audit_of(yookassa_id) == []
+    assert audit_of(yookassa_id) == []
 
 
 def test_a_huge_body_is_refused_unread(stack: Stack) -> None:

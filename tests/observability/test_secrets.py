@@ -53,7 +53,7 @@ def test_the_secret_is_read_once_and_cached(secrets_manager: Any, monkeypatch: p
     # every invocation asks, and within max_age gets the cached value: no Secrets Manager call
     assert runtime.yookassa_credentials(runtime.settings()) == ("506751", "first")
     assert runtime.yookassa() is first_client
-    runtime.clear_secret_cache()  # what max_age=300 s does by itself: a rotated secret is picked up
+    runtime._secrets().clear_cache()  # what max_age=300 s does by itself: a rotated secret is picked up
     assert runtime.yookassa_credentials(runtime.settings()) == ("1", "2")
     rotated_client = runtime.yookassa()  # ...and warm containers build a client with it
     assert rotated_client is not first_client

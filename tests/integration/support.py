@@ -19,11 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import boto3
 import requests
+from boto3.dynamodb.conditions import Attr, Key
 
 from local import lambda_runtime
 from payments import runtime
-from payments.domain import Order, Payment, Subscription, add_months
+from payments.domain import Order, Payment, Subscription
+from payments.domain.subscriptions import add_months
 from payments.dynamodb import DynamoStore
 from tests.conftest import Stack
 from tests.support import http_event, load_event
@@ -36,6 +39,23 @@ FOREIGN_IP = "203.0.113.10"
 def store() -> DynamoStore:
     """The same adapter the handlers use, built from the same settings."""
     return runtime.store()
+
+
+def payments_of_user(user_id: str) -> list[Payment]:
+    """Every payment of ``user_id``, oldest first: a scan, which only tests may afford."""
+    table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+    scan = table.scan(FilterExpression=Attr("kind").eq("payment") & Attr("userId").eq(user_id))
+    payments = [payment_of(str(item["PK"]).removeprefix("PAYMENT#")) for item in scan["Items"]]
+    return sorted(payments, key=lambda payment: payment.created_at)
+
+
+def audit_of(object_id: str) -> list[dict[str, Any]]:
+    """The webhook audit trail of one YooKassa object, as stored (camelCase attribute names)."""
+    table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+    items: list[dict[str, Any]] = table.query(KeyConditionExpression=Key("PK").eq(f"WEBHOOK#{object_id}"))[
+        "Items"
+    ]
+    return items
 
 
 def payment_of(payment_id: str) -> Payment:
