@@ -6,12 +6,8 @@ import pytest
 
 from payments import runtime
 from payments.domain import Changes
-from payments.domain.payments import (
-    attach_provider_payment,
-    fail_before_provider,
-    new_payment,
-    start_order_payment,
-)
+from payments.domain.payments import attach_provider_payment, new_payment, start_order_payment
+from payments.domain.settlement import fail_before_provider
 from payments.errors import ConcurrentUpdate
 from tests.conftest import Stack
 from tests.integration.support import (

@@ -28,21 +28,23 @@ from payments.domain import (
 )
 from payments.domain.payments import (
     DESCRIPTION_LIMIT,
-    Concern,
-    SyncOutcome,
     attach_provider_payment,
-    close_payment,
-    fail_before_provider,
     fits_order,
-    mismatch_reason,
-    needs_subject,
     new_payment,
     order_payment_description,
     reusable,
-    settle,
     start_order_payment,
     start_subscription_payment,
     subscription_payment_description,
+)
+from payments.domain.settlement import (
+    Concern,
+    SyncOutcome,
+    close_payment,
+    fail_before_provider,
+    mismatch_reason,
+    needs_subject,
+    settle,
 )
 from payments.errors import OrderAlreadyPaid, ProviderError
 

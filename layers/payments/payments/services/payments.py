@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 from payments.domain import Caller, Payment, PaymentStatus, utc_now
 from payments.domain.payments import (
-    fail_before_provider,
     fits_order,
     new_payment,
     order_payment_description,
@@ -18,6 +17,7 @@ from payments.domain.payments import (
     start_subscription_payment,
     subscription_payment_description,
 )
+from payments.domain.settlement import fail_before_provider
 from payments.errors import AmountMismatch, NotFound, OrderAlreadyPaid, ProviderError, ValidationFailed
 from payments.observability import bind, count, logger
 from payments.ports import CreationStore, YooKassa

@@ -22,7 +22,7 @@ from payments.domain import (
     RefundRequest,
     cancel_status,
 )
-from payments.domain.payments import close_payment
+from payments.domain.settlement import close_payment
 from payments.errors import PaymentsError, ProviderError, ProviderNotFound
 from payments.observability import count, logger
 from payments.ports import ReconcileStore, YooKassa

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from payments.domain import Payment, ProviderRefund, ProviderRefundStatus, RefundRequest, RefundState
-from payments.domain.payments import SyncOutcome
 from payments.domain.refunds import CANCELED_BY_PROVIDER, RefundExceedsRecord, record_refund, release_refund
+from payments.domain.settlement import SyncOutcome
 from payments.errors import ConcurrentUpdate
 from payments.money import CURRENCY
 from payments.observability import count, logger

@@ -11,16 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from payments.domain import Changes, Payment, PaymentStatus, PaymentType, ProviderPayment
-from payments.domain.payments import (
-    Concern,
-    Settlement,
-    Subject,
-    SyncOutcome,
-    attach_provider_payment,
-    mismatch_reason,
-    needs_subject,
-    settle,
-)
+from payments.domain.payments import Subject, attach_provider_payment
+from payments.domain.settlement import Concern, Settlement, SyncOutcome, mismatch_reason, needs_subject, settle
 from payments.errors import ConcurrentUpdate
 from payments.observability import count, logger
 from payments.ports import PaymentReader, SyncStore

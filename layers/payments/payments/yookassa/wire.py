@@ -9,13 +9,13 @@ from typing import Any
 
 from payments.domain import (
     Payment,
-    PaymentType,
     ProviderPayment,
     ProviderRefund,
     ProviderRefundStatus,
     ProviderStatus,
     RefundRequest,
 )
+from payments.domain.payments import provider_metadata
 from payments.errors import ProviderError
 from payments.money import CURRENCY, Kopecks, amount_to_kopecks, kopecks_to_amount
 
@@ -25,19 +25,12 @@ JsonObject = dict[str, Any]
 def payment_body(payment: Payment, return_url: str) -> JsonObject:
     """``POST /payments``: a one-stage payment of our record, redirecting the customer to
     ``return_url``. The metadata names our ids, so a fetched payment proves whose it is."""
-    metadata = {"paymentId": payment.payment_id, "userId": payment.user_id}
-    if payment.type is PaymentType.ORDER:
-        metadata["orderId"] = payment.subject_id
-    else:
-        metadata["subscriptionId"] = payment.subject_id
-        metadata["planId"] = payment.plan_id or ""
-        metadata["subscriptionType"] = str(payment.subscription_type)
     return {
         "amount": _amount(payment.amount),
         "capture": True,
         "confirmation": {"type": "redirect", "return_url": return_url},
         "description": payment.description,
-        "metadata": metadata,
+        "metadata": provider_metadata(payment),
     }
 
 
