@@ -191,11 +191,17 @@ def _claim_as_string(value: Any) -> str:
 
 
 def token_scopes(claims: Mapping[str, Any]) -> list[str]:
-    """Scopes from ``scope`` (space-separated, OAuth) or ``scp`` (string or list), as API Gateway reads them."""
-    raw = claims.get("scope", claims.get("scp", ""))
-    if isinstance(raw, list):
-        return [str(s) for s in raw]
-    return str(raw).split()
+    """The union of ``scope`` (space-separated, OAuth) and ``scp`` (list or space-separated string), in
+    that order, without repeats: API Gateway documents "scope or scp", and issuers such as Okta or Entra
+    send ``scope="openid"`` next to the ``scp`` that carries the API's scopes."""
+    found: list[str] = []
+    for name in ("scope", "scp"):
+        raw = claims.get(name)
+        values = [str(v) for v in raw] if isinstance(raw, list) else str(raw or "").split()
+        for value in values:
+            if value not in found:
+                found.append(value)
+    return found
 
 
 class JwtAuthorizer:

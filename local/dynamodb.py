@@ -2,11 +2,13 @@
 built from ``template.yaml``, and the demo data.
 """
 
+import contextlib
 import functools
 import logging
 import os
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -80,12 +82,65 @@ def ensure_port_free(host: str, port: int, setting: str) -> None:
             ) from exc
 
 
-class LocalDynamoDB:
-    """The endpoint to use, and moto's server when we started one."""
+# What isolated_dynamodb_transactions shares between nested or concurrent users: one lock, one patch.
+_ISOLATION_GUARD = threading.Lock()
+_ISOLATION_LOCK = threading.RLock()
+_ISOLATION_USERS = 0
+_ISOLATED_OPERATIONS = ("put_item", "get_item", "query", "update_item", "delete_item", "transact_write_items")
+_ORIGINAL_OPERATIONS: dict[str, Callable[..., Any]] = {}
 
-    def __init__(self, endpoint: str, server: Any = None) -> None:
+
+@contextlib.contextmanager
+def isolated_dynamodb_transactions() -> Iterator[None]:
+    """Make moto's DynamoDB as isolated as the real one while concurrent requests hit it.
+
+    moto applies a TransactWriteItems item by item and, when a condition fails, restores a copy of the
+    whole table taken before it began, with no lock: a concurrent request's committed write in between
+    is silently undone (a refund reservation vanished that way). DynamoDB itself isolates transactions,
+    so the emulator's operations run one at a time here. Our code is not touched.
+
+    Used by ``make dev``'s moto and the test suite's alike. It patches moto's backend class for the whole
+    process, so nested and overlapping uses share one patch: the first patches, the last restores.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    global _ISOLATION_USERS  # noqa: PLW0603 - one patch per process, counted
+    with _ISOLATION_GUARD:
+        if _ISOLATION_USERS == 0:
+            for name in _ISOLATED_OPERATIONS:
+                original = getattr(DynamoDBBackend, name)
+                _ORIGINAL_OPERATIONS[name] = original
+                setattr(DynamoDBBackend, name, _serialized(original))
+        _ISOLATION_USERS += 1
+    try:
+        yield
+    finally:
+        with _ISOLATION_GUARD:
+            _ISOLATION_USERS -= 1
+            if _ISOLATION_USERS == 0:
+                for name, original in _ORIGINAL_OPERATIONS.items():
+                    setattr(DynamoDBBackend, name, original)
+                _ORIGINAL_OPERATIONS.clear()
+
+
+def _serialized(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with _ISOLATION_LOCK:
+            return original(*args, **kwargs)
+
+    return call
+
+
+class LocalDynamoDB:
+    """The endpoint to use, and moto's server when we started one (its transactions isolated)."""
+
+    def __init__(
+        self, endpoint: str, server: Any = None, isolation: contextlib.ExitStack | None = None
+    ) -> None:
         self.endpoint = endpoint
         self._server = server
+        self._isolation = isolation
 
     @property
     def owned(self) -> bool:
@@ -101,15 +156,24 @@ class LocalDynamoDB:
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
         ensure_port_free(host, port, "DYNAMODB_PORT")
+        isolation = contextlib.ExitStack()
+        isolation.enter_context(isolated_dynamodb_transactions())
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-        server.start()
+        try:
+            server.start()
+        except BaseException:
+            isolation.close()
+            raise
         bound_host, bound_port = server.get_host_and_port()
-        return cls(f"http://{bound_host}:{bound_port}", server)
+        return cls(f"http://{bound_host}:{bound_port}", server, isolation)
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._isolation is not None:
+            self._isolation.close()
+            self._isolation = None
 
     @functools.cached_property
     def client(self) -> Any:

@@ -12,6 +12,7 @@ import base64
 import json
 import logging
 import mimetypes
+import re
 import secrets
 import threading
 import time
@@ -25,6 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local import lambda_runtime
 from local.auth import AuthError, JwtAuthorizer, TokenIssuer
+from local.schedules import AlreadyRunning, NotScheduled, ScheduledRunner, parse_time
 from local.template import TEMPLATE, Route, functions, http_routes, load
 
 log = logging.getLogger("local.gateway")
@@ -43,6 +45,13 @@ INTEGRATION_TIMEOUT_SECONDS = 30.0
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "application/yaml")
 TEXT_SUFFIXES = ("+json", "+xml")
 FORM_TYPE = "application/x-www-form-urlencoded"
+RUN_PREFIX = "/_local/run/"
+# A chunk-size line is a few hex digits and maybe an extension; a trailer line a header.
+CHUNK_LINE_LIMIT = 8 * 1024
+CHUNK_TRAILER_LINES = 64
+# After refusing a body: how long and how much of the rest is read and dropped before closing.
+DISCARD_TIMEOUT_SECONDS = 0.2
+DISCARD_READS, DISCARD_READ_SIZE = 64, 64 * 1024
 
 Invoker = Callable[[str, dict[str, Any]], Any]
 DemoData = Callable[[str], dict[str, Any]]
@@ -79,6 +88,11 @@ class Response:
     def message(cls, status: int, text: str, headers: Mapping[str, str] | None = None) -> "Response":
         """API Gateway's own error answers: ``{"message": "..."}``."""
         return cls.json(status, {"message": text}, headers)
+
+    @classmethod
+    def error(cls, status: int, code: str, text: str) -> "Response":
+        """Our own error envelope, for what the local stack itself answers (as the handlers do)."""
+        return cls.json(status, {"error": {"code": code, "message": text}})
 
 
 # --------------------------------------------------------------------------------------- events
@@ -281,28 +295,45 @@ class LocalLambda:
         self._lock = threading.Lock()
 
     def __call__(
-        self, function_id: str, event: dict[str, Any], wait: float = INTEGRATION_TIMEOUT_SECONDS
+        self,
+        function_id: str,
+        event: dict[str, Any],
+        wait: float = INTEGRATION_TIMEOUT_SECONDS,
+        done: Callable[[], None] | None = None,
     ) -> Any:
         """Return the function's result; raise what it raised, ``TimeoutError`` past its Timeout, or
-        ``IntegrationTimeout`` when nothing came back within ``wait`` seconds."""
+        ``IntegrationTimeout`` when nothing came back within ``wait`` seconds.
+
+        ``done`` is called exactly once, when the invocation has really ended, which may be after the
+        caller stopped waiting: the scheduler uses it so that two runs of one function never overlap.
+        """
         outcome: dict[str, Any] = {}
-        done = threading.Event()
+        finished = threading.Event()
 
         def run() -> None:
-            with self._lock:
-                started = time.monotonic()
-                try:
-                    outcome["result"] = self._invoke(function_id, event)
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller, like Lambda's error result
-                    outcome["error"] = exc
-                elapsed = time.monotonic() - started
-                timeout = self._timeouts.get(function_id, 3)
-                if elapsed > timeout and "error" not in outcome:
-                    outcome["error"] = TimeoutError(f"Task timed out after {timeout:.2f} seconds")
-            done.set()
+            try:
+                with self._lock:
+                    started = time.monotonic()
+                    try:
+                        outcome["result"] = self._invoke(function_id, event)
+                    except BaseException as exc:  # noqa: BLE001 - handed to the caller, like Lambda's error result
+                        outcome["error"] = exc
+                    elapsed = time.monotonic() - started
+                    timeout = self._timeouts.get(function_id, 3)
+                    if elapsed > timeout and "error" not in outcome:
+                        outcome["error"] = TimeoutError(f"Task timed out after {timeout:.2f} seconds")
+            finally:
+                if done is not None:
+                    done()
+                finished.set()
 
-        threading.Thread(target=run, name=f"lambda-{function_id}", daemon=True).start()
-        if not done.wait(wait):
+        try:
+            threading.Thread(target=run, name=f"lambda-{function_id}", daemon=True).start()
+        except BaseException:
+            if done is not None:
+                done()
+            raise
+        if not finished.wait(wait):
             raise IntegrationTimeout(f"{function_id} did not answer within {wait:.0f} s")
         if "error" in outcome:
             raise outcome["error"]
@@ -336,6 +367,7 @@ class Gateway:
             log.warning("only the first Function URL is served locally: %s", url_functions[0])
         self.function_url_function = url_functions[0] if url_functions else None
         self.invoke = LocalLambda(invoker or lambda_runtime.invoke, template)
+        self.runner = ScheduledRunner(self.invoke, template)
         self.demo_data = demo_data
 
     # ---------------------------------------------------------------- API port
@@ -437,6 +469,8 @@ class Gateway:
             return Response.json(200, self.issuer.openid_configuration())
         if path == "/_local/token" and method == "POST":
             return self._token(request)
+        if path.startswith(RUN_PREFIX) and method == "POST":
+            return self._run_scheduled(unquote(path.removeprefix(RUN_PREFIX)), request.body)
         if path == "/_local/demo-data" and method == "GET" and self.demo_data is not None:
             query = dict(parse_qsl(request.raw_query))
             user = query.get("user", "")
@@ -459,6 +493,50 @@ class Gateway:
         if not isinstance(scope, str):
             scope = " ".join(str(s) for s in scope)
         return Response.json(200, self.issuer.token_response(payload["sub"], scope))
+
+    def _run_scheduled(self, function_id: str, body: bytes) -> Response:
+        """``POST /_local/run/{LogicalId}`` ``{"time": "<ISO 8601>"}``: one scheduled run, now, with that
+        ``time`` as the function's notion of now; its result, or our envelope."""
+        if function_id not in self.runner.function_ids:
+            known = ", ".join(self.runner.function_ids) or "none"
+            return Response.error(
+                404,
+                "not_found",
+                f"{function_id!r} is not a scheduled function of template.yaml (they are: {known})",
+            )
+        try:
+            payload = json.loads(body) if body.strip() else {}
+        except ValueError:
+            return Response.error(
+                400, "malformed_json", 'the body must be JSON like {"time": "2026-11-29T17:00:00Z"}'
+            )
+        if not isinstance(payload, dict) or set(payload) - {"time"}:
+            return Response.error(400, "bad_request", 'the body may only hold "time": {"time": "<ISO 8601>"}')
+        at = None
+        if "time" in payload:
+            try:
+                at = parse_time(payload["time"]) if isinstance(payload["time"], str) else None
+            except ValueError:
+                at = None
+            if at is None:
+                return Response.error(
+                    400,
+                    "bad_request",
+                    '"time" must be an ISO 8601 instant with its offset, like 2026-11-29T17:00:00Z',
+                )
+        try:
+            result = self.runner.run(function_id, at)
+        except NotScheduled:
+            return Response.error(404, "not_found", f"{function_id!r} is not a scheduled function")
+        except AlreadyRunning:
+            return Response.error(409, "already_running", f"{function_id}'s previous run has not finished")
+        except IntegrationTimeout:
+            log.error("%s: still running after its timeout; not waiting any longer", function_id)
+            return Response.error(504, "function_timeout", f"{function_id} did not finish in time")
+        except Exception as exc:  # noqa: BLE001 - the function's error result, as one log line and one envelope
+            log.warning("%s: run on request failed: %s: %s", function_id, type(exc).__name__, exc)
+            return Response.error(500, "function_error", f"{function_id} raised {type(exc).__name__}: {exc}")
+        return Response.json(200, result)
 
     # ---------------------------------------------------------------- demo frontend
     def _demo(self, path: str) -> Response | None:
@@ -502,6 +580,14 @@ class Gateway:
 
 
 # --------------------------------------------------------------------------------------- servers
+class BadBody(Exception):
+    """A request body refused before it reaches a route: its status, code and message."""
+
+    def __init__(self, status: int, code: str, text: str) -> None:
+        super().__init__(text)
+        self.status, self.code, self.text = status, code, text
+
+
 def _handler_class(handle: Callable[[Request], Response], payload_limit: int) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -521,16 +607,39 @@ def _handler_class(handle: Callable[[Request], Response], payload_limit: int) ->
 
         def _read_body(self) -> bytes:
             if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
-                chunks: list[bytes] = []
-                while True:
-                    size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                    if size == 0:
-                        self.rfile.readline()
-                        return b"".join(chunks)
-                    chunks.append(self.rfile.read(size))
-                    self.rfile.readline()
+                return self._read_chunked()
             length = self.headers.get("content-length")
             return self.rfile.read(int(length)) if length and length.isdigit() else b""
+
+        def _line(self) -> bytes:
+            line = self.rfile.readline(CHUNK_LINE_LIMIT + 1)
+            if not line.endswith(b"\n"):
+                raise BadBody(400, "bad_request", "malformed chunked body: a line is too long or cut off")
+            return line.rstrip(b"\r\n")
+
+        def _read_chunked(self) -> bytes:
+            """RFC 9112 chunked coding, bounded like a Content-Length body: the running total is checked
+            against the limit before a chunk is read, so an oversized body is refused, never buffered."""
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                size_text = self._line().split(b";", 1)[0].strip()
+                if not re.fullmatch(rb"[0-9A-Fa-f]{1,16}", size_text):
+                    raise BadBody(400, "bad_request", "malformed chunked body: a chunk size is not hexadecimal")
+                size = int(size_text, 16)
+                if size == 0:
+                    break
+                total += size
+                if total > payload_limit:
+                    raise BadBody(413, "payload_too_large", f"the body is over {payload_limit} bytes")
+                chunk = self.rfile.read(size)
+                if len(chunk) != size or self._line() != b"":
+                    raise BadBody(400, "bad_request", "malformed chunked body: a chunk does not match its size")
+                chunks.append(chunk)
+            for _ in range(CHUNK_TRAILER_LINES):  # trailer fields, up to the empty line
+                if self._line() == b"":
+                    return b"".join(chunks)
+            raise BadBody(400, "bad_request", "malformed chunked body: too many trailer lines")
 
         def _dispatch(self) -> None:
             started = time.monotonic()
@@ -538,13 +647,22 @@ def _handler_class(handle: Callable[[Request], Response], payload_limit: int) ->
                 self.close_connection = True
                 self._write(Response.message(413, "Request Entity Too Large"), started)
                 return
+            try:
+                body = self._read_body()
+            except BadBody as refused:
+                # The rest of the body is unread (or unreadable): this connection cannot carry another request.
+                self.close_connection = True
+                log.info("%s %s refused: %s", self.command, self.path.partition("?")[0], refused.text)
+                self._write(Response.error(refused.status, refused.code, refused.text), started)
+                self._discard_rest()
+                return
             raw_path, _, raw_query = self.path.partition("?")
             request = Request(
                 method=self.command,
                 raw_path=raw_path,
                 raw_query=raw_query,
                 headers=list(self.headers.items()),
-                body=self._read_body(),
+                body=body,
                 source_ip=self.client_address[0],
                 protocol=self.request_version,
             )
@@ -555,8 +673,22 @@ def _handler_class(handle: Callable[[Request], Response], payload_limit: int) ->
                 response = Response.message(500, "Internal Server Error")
             self._write(response, started)
 
+        def _discard_rest(self) -> None:
+            """Briefly read and drop what the client is still sending: closing a socket with unread input
+            resets the connection, and the client could lose our answer with it. Bounded in time and
+            size; nothing is kept."""
+            try:
+                self.connection.settimeout(DISCARD_TIMEOUT_SECONDS)
+                for _ in range(DISCARD_READS):
+                    if not self.rfile.read1(DISCARD_READ_SIZE):
+                        return
+            except OSError:
+                return
+
         def _write(self, response: Response, started: float) -> None:
             self.send_response(response.status)
+            if self.close_connection:
+                self.send_header("connection", "close")
             for name, value in response.headers:
                 self.send_header(name, value)
             self.send_header("content-length", str(len(response.body)))

@@ -12,7 +12,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +32,7 @@ from local.dynamodb import (
     seed_demo_data,
 )
 from local.gateway import Gateway, GatewayServers, Request, build_event
+from local.schedules import Scheduler
 from local.template import functions, http_routes, load
 
 log = logging.getLogger("local.stack")
@@ -165,6 +166,7 @@ class LocalStack:
         self.dynamodb: LocalDynamoDB | None = None
         self.sandbox: Any = None
         self.servers: GatewayServers | None = None
+        self.scheduler: Scheduler | None = None
         self.issuer: TokenIssuer | None = None
         self.yookassa_api_url = ""
 
@@ -260,6 +262,9 @@ class LocalStack:
             issuer=self.issuer, frontend_url=self.environ["FRONTEND_URL"], demo_data=self.demo_data
         )
         self.servers = GatewayServers.start(gateway, config.host, api_port, webhook_port)
+        # The template's schedules, on their cadence, through the same runner as POST /_local/run.
+        self.scheduler = Scheduler(gateway.runner)
+        self.scheduler.start()
 
     def start_for_invoke(self) -> None:
         """What one ``invoke`` needs: the table with the demo data and a YooKassa to talk to."""
@@ -305,7 +310,9 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop in reverse order; each part is stopped even if another fails to."""
-        steps = []
+        steps: list[tuple[str, Callable[[], None]]] = []
+        if self.scheduler is not None:  # first: no run may start against parts being stopped
+            steps.append(("scheduler", self.scheduler.stop))
         if self.sandbox is not None:
             steps.append(("YooKassa sandbox", self.sandbox.stop))
         if self.servers is not None:
@@ -317,4 +324,4 @@ class LocalStack:
                 stop()
             except Exception:
                 log.exception("stopping the %s failed", name)
-        self.sandbox = self.servers = self.dynamodb = None
+        self.sandbox = self.servers = self.dynamodb = self.scheduler = None

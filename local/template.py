@@ -35,6 +35,18 @@ class Route:
 
 
 @dataclass(frozen=True)
+class ScheduleEvent:
+    """One ``Schedule`` (EventBridge rule) or ``ScheduleV2`` (EventBridge Scheduler) event of a function."""
+
+    function: str  # logical id
+    name: str  # the event's key under Events
+    type: str  # "Schedule" or "ScheduleV2"
+    expression: str  # rate(...), cron(...) or at(...), as written
+    timezone: str | None = None  # ScheduleV2's ScheduleExpressionTimezone (cron and at only)
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class Function:
     logical_id: str
     code_uri: Path
@@ -92,6 +104,35 @@ def http_routes(path: Path = TEMPLATE) -> list[Route]:
                 )
             )
     return routes
+
+
+def schedules(path: Path = TEMPLATE) -> list[ScheduleEvent]:
+    """Every schedule of every function, enabled or not (the local scheduler says what it skips)."""
+    found = []
+    for logical_id, resource in load(path)["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for name, event in resource["Properties"].get("Events", {}).items():
+            if event["Type"] not in ("Schedule", "ScheduleV2"):
+                continue
+            props = event.get("Properties", {})
+            if event["Type"] == "Schedule":
+                expression, timezone = props.get("Schedule"), None
+                enabled = props.get("Enabled", True) is not False and props.get("State", "ENABLED") == "ENABLED"
+            else:
+                expression, timezone = props.get("ScheduleExpression"), props.get("ScheduleExpressionTimezone")
+                enabled = props.get("State", "ENABLED") == "ENABLED"
+            found.append(
+                ScheduleEvent(
+                    function=logical_id,
+                    name=name,
+                    type=event["Type"],
+                    expression=expression if isinstance(expression, str) else repr(expression),
+                    timezone=timezone if isinstance(timezone, str) else None,
+                    enabled=enabled,
+                )
+            )
+    return found
 
 
 def table_definition(path: Path = TEMPLATE, table_name: str = "payments") -> dict[str, Any]:

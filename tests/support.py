@@ -4,8 +4,7 @@ import copy
 import functools
 import json
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from boto3.dynamodb.conditions import Key
 from moto.server import ThreadedMotoServer
 
 from local import lambda_runtime
+from local.dynamodb import isolated_dynamodb_transactions
 from local.template import table_definition, ttl_attribute
 from payments.domain import AuditEntry
 
@@ -68,37 +68,6 @@ def invoke(function: str, event: dict[str, Any]) -> tuple[int, Any]:
     result = lambda_runtime.invoke(function, event)
     body = result.get("body")
     return result["statusCode"], json.loads(body) if body else None
-
-
-@contextmanager
-def isolated_dynamodb_transactions() -> Iterator[None]:
-    """Make moto's DynamoDB as isolated as the real one while concurrent requests hit it.
-
-    moto applies a TransactWriteItems item by item and, when a condition fails, restores a copy of the
-    whole table taken before it began, with no lock: a concurrent request's committed write in between
-    is silently undone (a refund reservation vanished that way). DynamoDB itself isolates transactions,
-    so the emulator's operations run one at a time here. Our code is not touched.
-    """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    names = ("put_item", "get_item", "query", "update_item", "delete_item", "transact_write_items")
-    originals = {name: getattr(DynamoDBBackend, name) for name in names}
-
-    def serialized(original: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return original(*args, **kwargs)
-
-        return call
-
-    for name, original in originals.items():
-        setattr(DynamoDBBackend, name, serialized(original))
-    try:
-        yield
-    finally:
-        for name, original in originals.items():
-            setattr(DynamoDBBackend, name, original)
 
 
 @contextmanager

@@ -125,6 +125,32 @@ def test_a_missing_scope_is_403_forbidden(issuer: TokenIssuer, authorizer: JwtAu
     assert 'error="insufficient_scope"' in error.headers["www-authenticate"]
 
 
+@pytest.mark.parametrize(
+    "scp",
+    [["payments/admin"], "payments/admin", ["openid", "payments/admin"], "email payments/admin"],
+    ids=["scp-list", "scp-string", "scp-list-repeating", "scp-string-two"],
+)
+def test_scope_and_scp_are_unioned_like_api_gateway(
+    issuer: TokenIssuer, authorizer: JwtAuthorizer, scp: str | list[str]
+) -> None:
+    token = issuer.mint("ops", "openid", scp=scp)
+
+    context = authorizer.authorize(f"Bearer {token}", ADMIN)
+
+    scopes = context["jwt"]["scopes"]
+    assert scopes[0] == "openid" and "payments/admin" in scopes
+    assert len(scopes) == len(set(scopes)), "a scope in both claims counts once"
+
+
+def test_scp_alone_and_neither_claim(issuer: TokenIssuer, authorizer: JwtAuthorizer) -> None:
+    only_scp = authorizer.authorize(f"Bearer {issuer.mint('ops', scp=['payments/admin'])}", ADMIN)
+    neither = authorizer.authorize(f"Bearer {issuer.mint('alice')}")
+
+    assert only_scp["jwt"]["scopes"] == ["payments/admin"]
+    assert neither["jwt"]["scopes"] == []
+    assert refusal(authorizer, f"Bearer {issuer.mint('alice', scp='openid')}", ADMIN).status == 403
+
+
 def test_the_key_pair_is_created_once_and_reused(tmp_path: Path) -> None:
     path = tmp_path / "state" / "dev-jwt-key.pem"
 

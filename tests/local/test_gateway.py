@@ -312,6 +312,81 @@ def test_payloads_over_10_mb_are_413(gw: RunningGateway) -> None:
     assert gw.fake.calls == []
 
 
+def chunked_exchange(
+    port: int, body: bytes, *, stop_sending: bool = False, token: str = ""
+) -> tuple[int, Any, bytes]:
+    """Send one chunked request with ``body`` as written (optionally then stop sending, keeping the
+    connection open for the answer), read until the server closes; (status, JSON body, raw answer)."""
+    head = (
+        "POST /orders/payment/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n"
+    ) + (f"Authorization: Bearer {token}\r\n\r\n" if token else "\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(head.encode() + body)
+        if stop_sending:
+            conn.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    status_line, _, rest = reply.partition(b"\r\n")
+    payload = rest.partition(b"\r\n\r\n")[2]
+    return int(status_line.split()[1]), json.loads(payload), reply
+
+
+def test_a_chunked_body_is_passed_on_whole(gw: RunningGateway) -> None:
+    body = b'7\r\n{"a": 1\r\n1;ext=x\r\n}\r\n0\r\nX-Trailer: y\r\n\r\n'
+
+    status, _, _ = chunked_exchange(gw.servers.api.port, body, token=gw.token())
+
+    assert status == 200
+    assert gw.fake.last[1]["body"] == '{"a": 1}'
+
+
+def test_a_chunked_body_over_10_mb_is_413_before_it_is_read(gw: RunningGateway) -> None:
+    # The chunk is only announced: the gateway must answer without waiting for (or buffering) its bytes.
+    status, payload, reply = chunked_exchange(gw.servers.api.port, f"{API_PAYLOAD_LIMIT + 1:x}\r\n".encode())
+
+    assert status == 413
+    assert payload["error"]["code"] == "payload_too_large"
+    assert b"connection: close" in reply.lower()
+    assert gw.fake.calls == []
+
+
+def test_chunks_adding_up_to_over_10_mb_are_413(gw: RunningGateway) -> None:
+    mib = 1024 * 1024
+    chunks = (f"{mib:x}\r\n".encode() + b"x" * mib + b"\r\n") * (API_PAYLOAD_LIMIT // mib)
+
+    status, payload, _ = chunked_exchange(gw.servers.api.port, chunks + b"1\r\n")
+
+    assert (status, payload["error"]["code"]) == (413, "payload_too_large")
+    assert gw.fake.calls == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"zz\r\n{}\r\n0\r\n\r\n",  # not hexadecimal
+        b"-2\r\n{}\r\n0\r\n\r\n",  # negative
+        b"0x2\r\n{}\r\n0\r\n\r\n",  # a prefix int() would accept
+        b"\r\n{}\r\n0\r\n\r\n",  # no size
+        b"2\r\n{}}}\r\n0\r\n\r\n",  # more data than the size says
+        b"2\r\n{",  # cut off
+        b"1" * 9000 + b"\r\n",  # a size line without end
+    ],
+    ids=["not-hex", "negative", "0x-prefix", "empty-size", "overlong-chunk", "cut-off", "endless-line"],
+)
+def test_a_malformed_chunked_body_is_400_in_the_envelope(
+    gw: RunningGateway, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    status, payload, _ = chunked_exchange(gw.servers.api.port, body, stop_sending=True)
+
+    assert status == 400
+    assert payload["error"]["code"] == "bad_request"
+    assert "chunked" in payload["error"]["message"]
+    assert gw.fake.calls == []
+    assert "Traceback" not in caplog.text
+
+
 def test_a_function_that_outlives_the_integration_timeout_is_cut_off() -> None:
     run = LocalLambda(invoke=lambda function_id, event: time.sleep(1))
 

@@ -16,6 +16,7 @@ from local.dynamodb import (
     demo_data,
     ensure_port_free,
     ensure_table,
+    isolated_dynamodb_transactions,
     seed_demo_data,
 )
 from local.stack import StackConfig, allowed_networks, uses_real_yookassa
@@ -137,3 +138,31 @@ def test_invoking_an_unknown_function_names_the_known_ones() -> None:
 
     assert done.returncode == 2
     assert "HealthFunction" in done.stderr
+
+
+def test_make_devs_moto_isolates_transactions_like_the_test_suites(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    before = {name: getattr(DynamoDBBackend, name) for name in ("transact_write_items", "update_item")}
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)  # make dev's own moto, not a session's
+
+    dynamodb = LocalDynamoDB.start()
+    try:
+        for name in before:
+            assert hasattr(getattr(DynamoDBBackend, name), "__wrapped__"), f"{name} runs unserialised"
+    finally:
+        dynamodb.stop()
+
+    assert {name: getattr(DynamoDBBackend, name) for name in before} == before, "stop() restores moto"
+
+
+def test_nested_isolation_patches_once_and_the_last_user_restores() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    before = DynamoDBBackend.put_item
+    with isolated_dynamodb_transactions():
+        patched = DynamoDBBackend.put_item
+        with isolated_dynamodb_transactions():
+            assert DynamoDBBackend.put_item is patched
+        assert DynamoDBBackend.put_item is patched
+    assert DynamoDBBackend.put_item is before
