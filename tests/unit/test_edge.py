@@ -15,7 +15,13 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from local import lambda_runtime
 from payments import runtime
-from payments.edge import API_BODY_LIMIT, WEBHOOK_BODY_LIMIT, check_api_request, read_notification
+from payments.edge import (
+    API_BODY_LIMIT,
+    WEBHOOK_BODY_LIMIT,
+    canonical_media_type,
+    check_api_request,
+    read_notification,
+)
 from payments.errors import PaymentsError
 from payments.observability import metrics
 from tests.support import load_event
@@ -141,6 +147,9 @@ API_REFUSALS = [
     pytest.param(
         "a=b", {"content_type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type", id="form"
     ),
+    pytest.param("{}", {"content_type": "TEXT/PLAIN"}, 415, "unsupported_media_type", id="text-upper-case"),
+    pytest.param("{}", {"content_type": "application/json5"}, 415, "unsupported_media_type", id="json-prefix"),
+    pytest.param("{}", {"content_type": ""}, 415, "unsupported_media_type", id="no-media-type"),
 ]
 
 
@@ -159,6 +168,65 @@ def test_api_bodies_are_refused_unread(text: str, change: dict[str, Any], status
 )
 def test_api_bodies_that_pass(text: str, method: str) -> None:
     check_api_request(request("CreateOrderPaymentFunction", text, method=method))
+
+
+@pytest.mark.parametrize(
+    ("sent", "canonical"),
+    [
+        ("application/json", "application/json"),
+        ("APPLICATION/JSON", "application/json"),
+        ("Application/Json", "application/json"),
+        ("application/JSON; charset=utf-8", "application/json; charset=utf-8"),
+        (" Application/JSON ;charset=UTF-8", "application/json;charset=UTF-8"),
+        ("TEXT/PLAIN", "text/plain"),  # still refused, now in the words the edge compares
+    ],
+)
+def test_the_media_type_reaches_the_resolver_in_lower_case(sent: str, canonical: str) -> None:
+    """Media types are case-insensitive; Powertools compares them as sent (a 500 for ``APPLICATION/JSON``)."""
+    event = request("CreateOrderPaymentFunction", "{}", content_type=sent).raw_event
+    before = copy.deepcopy(event)
+
+    normalised = canonical_media_type(event)
+
+    assert normalised["headers"]["content-type"] == canonical
+    assert {k: v for k, v in normalised["headers"].items() if k != "content-type"} == {
+        k: v for k, v in event["headers"].items() if k != "content-type"
+    }
+    assert event == before  # the caller's event is not changed
+
+
+def test_a_content_type_header_is_found_in_any_case() -> None:
+    event = request("CreateOrderPaymentFunction", "{}").raw_event
+    event["headers"] = {"Content-Type": "APPLICATION/JSON", "authorization": "Bearer t"}
+
+    assert canonical_media_type(event)["headers"] == {
+        "content-type": "application/json",
+        "authorization": "Bearer t",
+    }
+
+
+@pytest.mark.parametrize("sent", ["multipart/form-data", "TEXT/PLAIN", "APPLICATION/JSON"])
+def test_without_a_body_the_content_type_is_dropped(sent: str) -> None:
+    """Nothing to describe: Powertools would otherwise parse no body as a form or multipart, and crash."""
+    event = request("CreateOrderPaymentFunction", "", content_type=sent).raw_event
+
+    assert "content-type" not in canonical_media_type(event)["headers"]
+
+
+def test_an_event_without_a_content_type_is_passed_as_it_is() -> None:
+    event = request("CreateOrderPaymentFunction", "").raw_event
+    del event["headers"]["content-type"]
+
+    assert canonical_media_type(event) is event
+    assert canonical_media_type({**event, "headers": None})["headers"] is None
+
+
+@pytest.mark.parametrize(
+    "content_type", ["APPLICATION/JSON", "Application/Json", "application/JSON; charset=utf-8"]
+)
+def test_json_in_any_case_passes_the_edge(content_type: str) -> None:
+    check_api_request(request("CreateOrderPaymentFunction", '{"orderId": "o"}', content_type=content_type))
+    read_notification(request("YooKassaWebhookFunction", notification(), content_type=content_type))
 
 
 @pytest.fixture

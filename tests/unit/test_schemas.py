@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from payments.domain import Order, OrderStatus, Payment, PaymentStatus, PaymentType, Plan, SubscriptionType
 from payments.schemas import (
@@ -19,6 +19,8 @@ from payments.schemas import (
     PutOrderRequest,
     PutPlanRequest,
     RefundAccepted,
+    UserId,
+    is_user_id,
 )
 
 CREATED = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -150,3 +152,61 @@ def test_answers_are_built_by_field_name_and_read_back_from_the_wire() -> None:
         "yookassaCredentials": "configured",
         "yookassaApiUrl": "u",
     }
+
+
+USER_IDS = TypeAdapter(UserId)
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    [
+        "alice",
+        "auth0|5f7c1b2e9a8d4c0012345678",
+        "google-oauth2|109876543210987654321",
+        "a1b2c3d4-0000-4000-8000-000000000000",  # Cognito
+        "alice@example.com",
+        "CN=Alice Smith,O=Example",  # an inner space is printable
+        "яндекс|Алиса",
+        "x" * 255,
+    ],
+)
+def test_a_user_id_is_whatever_printable_sub_the_provider_sends(user_id: str) -> None:
+    assert USER_IDS.validate_python(user_id) == user_id
+    assert is_user_id(user_id)
+    assert (
+        PutOrderRequest.model_validate({"userId": user_id, "amount": 100, "description": "d"}).user_id
+        == user_id
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "x" * 256,
+        "alice\n",
+        "ali\x00ce",
+        "alice\x1b[31m",
+        "\u202ealice",  # a bidi override: reverses how a log line reads
+        "ali\u200bce",  # a zero-width space
+        " alice",
+        "alice ",
+        "alice\u00a0",
+        42,
+        None,
+        b"alice",
+    ],
+    ids=repr,
+)
+def test_anything_else_is_no_user_id(value: object) -> None:
+    assert not is_user_id(value)
+    with pytest.raises(ValidationError):
+        PutOrderRequest.model_validate({"userId": value, "amount": 100, "description": "d"})
+
+
+def test_the_user_id_schema_tells_clients_its_limits() -> None:
+    schema = PutOrderRequest.model_json_schema(by_alias=True)["properties"]["userId"]
+
+    assert (schema["type"], schema["minLength"], schema["maxLength"]) == ("string", 1, 255)
+    assert "pattern" not in schema  # opaque: no alphabet of ours
+    assert "printable" in schema["description"]

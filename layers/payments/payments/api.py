@@ -11,17 +11,24 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.exceptions import ResponseSizeExceededError, ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    OpenAPIMergeError,
+    RequestUnsupportedContentType,
+    RequestValidationError,
+    SerializationError,
+    ValidationException,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import errors
 from payments.domain import Caller
-from payments.edge import check_api_request, has_body, read_notification
+from payments.edge import canonical_media_type, check_api_request, has_body, read_notification
 from payments.observability import bind, logger, metrics
 from payments.responses import answers, error_response, json_response, proxy_result
-from payments.schemas import YooKassaNotification
+from payments.schemas import YooKassaNotification, is_user_id
 
 __all__ = [
     "ADMIN_SCOPE",
@@ -46,14 +53,19 @@ Admission = Callable[[APIGatewayProxyEventV2], None]
 def caller_of(app: APIGatewayHttpResolver, scope: str | None = None) -> Caller:
     """The user the JWT authorizer verified (``sub``), with the token's scopes.
 
-    API Gateway already enforces each route's scopes; ``scope`` checks again here so that a template
-    mistake cannot open an admin route.
+    The ``sub`` is opaque (``auth0|5f7c...``, ``google-oauth2|1098...``): any ``schemas.UserId`` (1 to 255
+    printable characters, OIDC's own limit) is a user. Anything else is refused as ``unauthorized``
+    before any read or write: the id becomes part of keys, log lines and YooKassa's metadata, and a
+    token we cannot name a user by identifies nobody. API Gateway already enforces each route's
+    scopes; ``scope`` checks again here so that a template mistake cannot open an admin route.
     """
     authorizer = app.current_event.request_context.authorizer
     claims = authorizer.jwt_claim
     user_id = claims.get("sub")
     if not isinstance(user_id, str) or not user_id:
         raise errors.Unauthorized()
+    if not is_user_id(user_id):  # never logged: it may be 10 KB or hold control characters
+        raise errors.Unauthorized("The token's subject (sub) is not a user id this service accepts")
     scopes = set(authorizer.jwt_scopes or [])
     scopes.update(str(claims.get("scope", "")).split())
     caller = Caller(user_id=user_id, scopes=frozenset(scopes))
@@ -85,9 +97,34 @@ def make_resolver() -> APIGatewayHttpResolver:
     def _invalid(exc: RequestValidationError) -> Response[Any]:
         return _refused(_validation_problem(exc))
 
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
+        # The edge lets only JSON through (edge.canonical_media_type); this is the backstop.
+        return _refused(errors.UnsupportedMediaType())
+
     @app.not_found
     def _no_route(exc: RouteNotFound) -> Response[Any]:
         return _refused(errors.NotFound("No such route"))
+
+    @app.exception_handler(ServiceError)
+    def _framework_refusal(exc: ServiceError) -> Response[Any]:
+        # Powertools' HTTP errors (BadRequestError...) would answer their own {"statusCode", "message"}.
+        error = _service_problem(exc)
+        if error.status >= 500:
+            logger.warning("request failed", extra={"frameworkError": type(exc).__name__})
+        return _refused(error)
+
+    # Deliberately 500: each of these says our side is wrong, never the request. Our answer does not
+    # fit its schema (ResponseValidationError, raised only if response validation is turned on) or
+    # cannot be encoded (SerializationError) or is too large (ResponseSizeExceededError, ALB only);
+    # the OpenAPI document cannot be built (SchemaValidationError, OpenAPIMergeError). The request-side
+    # ValidationExceptions are mapped above; Powertools raises their base class itself nowhere.
+    @app.exception_handler(
+        [ValidationException, SerializationError, OpenAPIMergeError, ResponseSizeExceededError]
+    )
+    def _server_side(exc: Exception) -> Response[Any]:
+        logger.exception("the HTTP framework failed on our side")
+        return _refused(errors.PaymentsError())
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[Any]:
@@ -122,6 +159,7 @@ def _entry_point(app: APIGatewayHttpResolver, admit: Admission) -> Handler:
     )
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        event = canonical_media_type(event)  # before anything reads Content-Type, the resolver included
         request = APIGatewayProxyEventV2(event)
         bind(**{key: str(value)[:64] for key, value in request.path_parameters.items() if key in LOG_KEYS})
         try:
@@ -141,6 +179,31 @@ def _refused(error: errors.PaymentsError) -> Response[Any]:
     """The error's envelope, its code bound to this request's log lines (the outcome line too)."""
     bind(errorCode=error.code)
     return error_response(error)
+
+
+# Powertools' ServiceError by HTTP status, in our vocabulary; each answers its own message, never the
+# raiser's ``msg`` (which may be a dict, or name internals).
+_SERVICE_ERRORS: dict[int, type[errors.PaymentsError]] = {
+    400: errors.BadRequest,
+    401: errors.Unauthorized,
+    403: errors.Forbidden,
+    404: errors.NotFound,
+    408: errors.RequestTimeout,
+    413: errors.PayloadTooLarge,
+    500: errors.PaymentsError,  # InternalServerError: ours by definition
+    503: errors.StoreUnavailable,  # ServiceUnavailableError: a retry may succeed; same envelope code
+}
+
+
+def _service_problem(exc: ServiceError) -> errors.PaymentsError:
+    """A Powertools ``ServiceError`` as ours: by its status; an unknown 4xx is still the client's
+    (``bad_request``), an unknown 5xx ours (``internal_error``)."""
+    known = _SERVICE_ERRORS.get(int(exc.status_code))
+    if known is errors.StoreUnavailable:
+        return errors.StoreUnavailable("The service is temporarily unavailable")
+    if known is not None:
+        return known()
+    return errors.BadRequest() if 400 <= int(exc.status_code) < 500 else errors.PaymentsError()
 
 
 def _validation_problem(exc: RequestValidationError) -> errors.PaymentsError:

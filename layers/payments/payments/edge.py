@@ -8,6 +8,10 @@ The body limits of every function are here, side by side: 16 KiB for the API's r
 YooKassa's notifications (README.md, "API" and "Webhooks"). The webhook's body is read and parsed here
 once, into the ``YooKassaNotification`` its service receives; each of its refusals is counted as
 ``WebhookRejected`` by reason (template.yaml alarms on the total and charts the reasons).
+
+Media types are case-insensitive (RFC 9110, 8.3.1) but Powertools compares ``Content-Type`` to
+``application/json`` case-sensitively and raises on anything else: ``canonical_media_type`` rewrites the
+header before the resolver sees it, so ``APPLICATION/JSON`` is served as JSON.
 """
 
 import json
@@ -30,6 +34,29 @@ from payments.schemas import YooKassaNotification
 API_BODY_LIMIT = 16 * 1024  # every route of the HTTP API: its bodies are a few hundred bytes
 WEBHOOK_BODY_LIMIT = 64 * 1024  # YooKassa's notifications carry a whole payment object: a few KiB
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+JSON = "application/json"
+_CONTENT_TYPE = "content-type"
+
+
+def canonical_media_type(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its ``Content-Type`` as the resolver can read it; the caller's event is unchanged.
+
+    With a body, the media type is lower-cased (its parameters are kept): Powertools would refuse
+    ``Application/Json`` with an exception of its own, and read anything but JSON as a form. Without
+    a body there is nothing for the header to describe: it is dropped, so that a route that needs a
+    body answers ``bad_request`` whatever the client put there (Powertools would otherwise try to parse
+    the nothing as a form or a multipart body, and fail on its own). Header names are matched in any
+    case, although API Gateway and Function URLs already send them in lower case.
+    """
+    headers = event.get("headers") or {}
+    sent = [str(value) for name, value in headers.items() if name.lower() == _CONTENT_TYPE]
+    if not sent:
+        return event
+    kept = {name: value for name, value in headers.items() if name.lower() != _CONTENT_TYPE}
+    if event.get("body"):
+        media_type, separator, parameters = ",".join(sent).partition(";")
+        kept[_CONTENT_TYPE] = media_type.strip().lower() + separator + parameters
+    return {**event, "headers": kept}
 
 
 def has_body(request: APIGatewayProxyEventV2) -> bool:
@@ -80,14 +107,18 @@ def _body_text(request: APIGatewayProxyEventV2, limit: int) -> str | None:
         raise PayloadTooLarge()
     if not body:
         return None
-    content_type = str(request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type != "application/json":
+    if _media_type(request) != JSON:
         raise UnsupportedMediaType()
     try:
         # API Gateway base64-encodes what is not text; what is not UTF-8 cannot be JSON.
         return request.decoded_body
     except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise MalformedJson() from exc
+
+
+def _media_type(request: APIGatewayProxyEventV2) -> str:
+    """The media type without its parameters, in lower case: compared case-insensitively everywhere."""
+    return str(request.headers.get(_CONTENT_TYPE) or "").split(";")[0].strip().lower()
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -36,6 +36,13 @@ class NotFound(PaymentsError):
     status, code, default_message = 404, "not_found", "Not found"
 
 
+class RequestTimeout(PaymentsError):
+    """Powertools' ``RequestTimeoutError``: no code of ours raises it, but its 408 is kept (a client's
+    slowness, not our failure)."""
+
+    status, code, default_message = 408, "request_timeout", "The request took too long to arrive"
+
+
 class OrderAlreadyPaid(PaymentsError):
     status, code, default_message = 409, "order_already_paid", "The order is already paid"
 
@@ -109,6 +116,11 @@ class ProviderNotFound(ProviderError):
     """YooKassa does not know the object (404 from the provider)."""
 
     default_message = "The payment provider does not know this object"
+
+
+class TooManyPendingPayments(PaymentsError):
+    status, code = 429, "too_many_pending_payments"
+    default_message = "Too many payments are waiting to be paid; pay or abandon one first"
 
 
 class StoreUnavailable(PaymentsError):

@@ -11,7 +11,7 @@ serialize by alias. The JSON schema's titles come from the wire names, as they a
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, TypeAdapter
 from pydantic.alias_generators import to_camel
 
 from payments.domain import Order, Payment, PaymentStatus, PaymentType, Plan, SubscriptionType
@@ -19,6 +19,43 @@ from payments.domain import Order, Payment, PaymentStatus, PaymentType, Plan, Su
 SafeId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", strict=True)
 ]
+
+
+def _printable(value: str) -> str:
+    """Refuses control and format characters (newlines, NUL, bidi overrides) and surrounding spaces."""
+    if not value.isprintable():
+        raise ValueError("must be printable characters (no control characters)")
+    if value != value.strip():
+        raise ValueError("must not start or end with whitespace")
+    return value
+
+
+# A user: the identity provider's ``sub``, opaque. OIDC allows 255 characters and any provider's own
+# shape (``auth0|5f7c1b2e...``, ``google-oauth2|1098...``, a UUID, an e-mail); we only refuse what could
+# not be shown or logged safely. It becomes part of keys (``IDEMPOTENCY#<sub>#<key>``: 255 characters
+# are at most 1020 bytes, DynamoDB allows 2048), log lines (no control character can forge one) and
+# YooKassa's metadata (values up to 512 characters; domain.payments.provider_metadata digests longer).
+UserId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255, strict=True),
+    AfterValidator(_printable),
+    Field(
+        description="The user's id: the token's `sub` as the identity provider sends it, "
+        "1-255 printable characters, no leading or trailing whitespace"
+    ),
+]
+_USER_ID: TypeAdapter[str] = TypeAdapter(UserId)
+
+
+def is_user_id(value: object) -> bool:
+    """Whether ``value`` is a ``UserId``: how ``api.caller_of`` checks a token's ``sub``."""
+    try:
+        _USER_ID.validate_python(value)
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        return False
+    return True
+
+
 Kopecks = Annotated[StrictInt, Field(gt=0, description="Integer kopecks (150000 = 1500.00 RUB)")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True, strict=True)]
 
@@ -63,7 +100,7 @@ class CreateSubscriptionPaymentRequest(_Request):
 
 
 class PutOrderRequest(_Request):
-    user_id: SafeId
+    user_id: UserId
     amount: Kopecks
     description: Text
 
