@@ -29,6 +29,7 @@ class FakeYooKassa:
     payments: dict[str, ProviderPayment] = field(default_factory=dict)
     refunds: dict[str, ProviderRefund] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)  # Idempotence-Key -> the object it made
+    two_stage: dict[str, bool] = field(default_factory=dict)  # payment id -> created with capture: false
     calls: list[tuple[str, str | None]] = field(default_factory=list)  # (operation, Idempotence-Key)
     failures: list[Exception | str] = field(default_factory=list)  # next calls' faults, in order
     budget: float = 20.0
@@ -57,6 +58,7 @@ class FakeYooKassa:
             metadata=metadata,
             confirmation_url=f"https://yoomoney.example/checkout?orderId={payment.payment_id}&to={return_url}",
         )
+        self.two_stage[made.id] = not payment.capture
         self.payments[made.id], self.keys[key] = made, made.id
         if applied is not None:
             raise applied  # made, but the answer was lost
@@ -91,6 +93,27 @@ class FakeYooKassa:
             raise applied
         return made
 
+    def capture_payment(self, payment: Payment) -> ProviderPayment:
+        return self._finish_hold("capture_payment", payment, payment.capture_key(), ProviderStatus.SUCCEEDED)
+
+    def cancel_payment(self, payment: Payment) -> ProviderPayment:
+        return self._finish_hold("cancel_payment", payment, payment.cancel_key(), ProviderStatus.CANCELED)
+
+    def _finish_hold(
+        self, operation: str, payment: Payment, key: str, status: ProviderStatus
+    ) -> ProviderPayment:
+        self._fault(operation, key, raise_after=False)
+        assert payment.yookassa_id is not None
+        held = self.payments[payment.yookassa_id]
+        if key in self.keys:
+            return held  # the same capture or cancel again
+        if held.status is not ProviderStatus.WAITING_FOR_CAPTURE:
+            raise ProviderError("Payment can not be captured in current status.", http_status=400)
+        reason = "canceled_by_merchant" if status is ProviderStatus.CANCELED else None
+        done = replace(held, status=status, paid=status is ProviderStatus.SUCCEEDED, cancellation_reason=reason)
+        self.payments[held.id], self.keys[key] = done, held.id
+        return done
+
     def get_refund(self, refund_id: str) -> ProviderRefund:
         self._fault("get_refund", None, raise_after=False)
         if refund_id not in self.refunds:
@@ -102,9 +125,10 @@ class FakeYooKassa:
 
     # ---------------------------------------------------------------- steering
     def succeed(self, yookassa_id: str) -> ProviderPayment:
-        self.payments[yookassa_id] = replace(
-            self.payments[yookassa_id], status=ProviderStatus.SUCCEEDED, paid=True
-        )
+        """The customer pays: succeeded, or held (``waiting_for_capture``) for a two-stage payment."""
+        held = self.two_stage.get(yookassa_id, False)
+        status = ProviderStatus.WAITING_FOR_CAPTURE if held else ProviderStatus.SUCCEEDED
+        self.payments[yookassa_id] = replace(self.payments[yookassa_id], status=status, paid=True)
         return self.payments[yookassa_id]
 
     def cancel(

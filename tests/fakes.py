@@ -140,6 +140,13 @@ class InMemoryStore:
         ]
         yield from sorted(pending, key=lambda payment: payment.created_at)
 
+    def payable_pending_count(self, user_id: str, created_after: datetime) -> int:
+        return sum(
+            1
+            for p in self.payments.values()
+            if p.user_id == user_id and p.status is PaymentStatus.PENDING and p.created_at > created_after
+        )
+
     def claim_provider_check(self, payment_id: str, now: datetime, checked_before: datetime) -> bool:
         payment = self.get_payment(payment_id)
         if payment is None:

@@ -30,6 +30,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--secret-key", default=DEFAULT_SECRET_KEY, help="Basic-auth password")
     parser.add_argument("--fiscalization", action="store_true", help="require a 54-FZ receipt on payments")
     parser.add_argument(
+        "--no-two-stage",
+        dest="two_stage",
+        action="store_false",
+        help="refuse two-stage payments (capture: false), like a shop without them enabled",
+    )
+    parser.add_argument(
         "--time-scale", type=float, default=1.0, help="emulated seconds per real second (default 1)"
     )
     parser.add_argument("--state-file", default=None, metavar="PATH", help="persist state here across restarts")
@@ -58,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         shop_id=args.shop_id,
         secret_key=args.secret_key,
         fiscalization=args.fiscalization,
+        two_stage=args.two_stage,
         time_scale=args.time_scale,
         state_file=args.state_file,
         payment_term_seconds=args.payment_term,

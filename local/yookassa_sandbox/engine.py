@@ -73,10 +73,12 @@ class Engine:
         clock: Clock,
         dispatcher: WebhookDispatcher,
         fiscalization: bool = False,
+        two_stage: bool = True,
         payment_term_seconds: int = 3600,
         state_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.shop_id = shop_id
+        self.two_stage = two_stage  # a shop may not have two-stage payments (capture: false) enabled
         self.clock = clock
         self.dispatcher = dispatcher
         self.fiscalization = fiscalization
@@ -199,6 +201,10 @@ class Engine:
         amount = parse_amount(body.get("amount"))
         check_card_limits(amount)
         capture = _optional_bool(body, "capture", False)
+        if not capture and not self.two_stage:
+            raise ApiError(
+                403, "forbidden", "Two-stage payments (capture: false) are not enabled for this shop"
+            )
         save_method = _optional_bool(body, "save_payment_method", False)
         description = parse_description(body)
         metadata = parse_metadata(body)

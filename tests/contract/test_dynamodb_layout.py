@@ -82,7 +82,7 @@ def test_an_update_sets_only_what_changed_and_removes_what_became_absent(
     dynamodb.store.commit(Changes(updated=(advanced(payment, status=PaymentStatus.PAID, paid_at=at(5)),)))
     [(_, update)] = calls
     assert names_in(update, "SET") == {"paidAt", "status", "version"}
-    assert names_in(update, "REMOVE") == {"pendingShard", "pendingSince"}
+    assert names_in(update, "REMOVE") == {"pendingShard", "pendingSince", "pendingUser"}
     assert names_in(update, "Condition") == {"version"}
 
 

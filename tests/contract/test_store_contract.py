@@ -304,6 +304,28 @@ def test_pending_payments_are_those_pending_since_before_the_cutoff(subject: Sub
     assert found == {p.payment_id: p for p in old}
 
 
+def test_pending_payments_come_oldest_first_across_every_shard(subject: Subject) -> None:
+    """A flood of fresh payments in one shard must not starve older ones in another: the reconciler
+    reads them in creation order whatever shard each landed in."""
+    payments = [a_payment(f"p-{n:02d}", created_at=at(30 - n)) for n in range(24)]  # spread over shards
+    subject.store.commit(Changes(created=tuple(payments)))
+    found = [p.payment_id for p in subject.store.pending_payments(at(50))]
+    assert found == [p.payment_id for p in sorted(payments, key=lambda p: p.created_at)]
+
+
+def test_payable_pending_payments_are_counted_per_user_since_a_moment(subject: Subject) -> None:
+    alices = [a_payment(f"a-{n}", created_at=at(n * 10)) for n in range(4)]
+    bobs = a_payment("b-1", user_id="bob", created_at=at(25))
+    paid = a_payment("a-paid", status=PaymentStatus.PAID, created_at=at(35))
+    subject.store.commit(Changes(created=(*alices, bobs, paid)))
+    assert subject.store.payable_pending_count("alice", at(-1)) == 4
+    assert subject.store.payable_pending_count("alice", at(15)) == 2  # created after 15 s: 20 and 30
+    assert subject.store.payable_pending_count("bob", at(-1)) == 1
+    assert subject.store.payable_pending_count("carol", at(-1)) == 0
+    subject.store.commit(Changes(updated=(advanced(alices[3], status=PaymentStatus.FAILED),)))
+    assert subject.store.payable_pending_count("alice", at(15)) == 1
+
+
 def test_a_payment_leaves_the_pending_ones_when_it_settles(subject: Subject) -> None:
     payment = a_payment()
     subject.store.commit(Changes(created=(payment,)))

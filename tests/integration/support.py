@@ -160,6 +160,18 @@ def foreign_payment(stack: Stack, amount: str, metadata: dict[str, str]) -> dict
     )
 
 
+def provider_refunds(stack: Stack, yookassa_id: str) -> list[dict[str, Any]]:
+    """YooKassa's refunds of one payment, as the sandbox keeps them."""
+    response = requests.get(
+        f"{stack.sandbox.api_url}/refunds",
+        params={"payment_id": yookassa_id, "limit": "100"},
+        auth=(stack.sandbox.shop_id, stack.sandbox.secret_key),
+        timeout=10,
+    )
+    response.raise_for_status()
+    return [r for r in response.json()["items"] if r["payment_id"] == yookassa_id]
+
+
 def yookassa_id_of(payment_url: str) -> str:
     return parse_qs(urlparse(payment_url).query)["orderId"][0]
 

@@ -30,11 +30,11 @@ def test_a_new_price_gets_a_new_payment_and_the_old_one_cannot_pay_the_order(sta
     assert status == 200, second
     assert second["paymentId"] != first["paymentId"]
     assert sorted(p["amount"]["value"] for p in stack.provider_payments()) == ["1000.00", "800.00"]
-    # The customer still pays the old link: the money is recorded, the order is not paid at 1000.
+    # The customer still pays the old link: the order is not paid at 1000, and the 1000 go back at once.
     old = yookassa_id_of(first["paymentUrl"])
     succeed(stack, old)
     assert notify(stack, "payment.succeeded", old)[0] == 200
-    assert payment_of(first["paymentId"]).status == "paid"
+    assert payment_of(first["paymentId"]).status == "refunded"
     assert order_of("o-1").status == "new"
     # The new payment pays the order.
     new = yookassa_id_of(second["paymentUrl"])

@@ -44,20 +44,21 @@ def test_one_run_brings_fifty_payments_to_their_true_state_with_every_webhook_lo
     expected: dict[str, str] = {}
 
     # 10 left unpaid until YooKassa's payment term runs out (the sandbox clock moves an hour)
-    expiring = [order_payment(stack, f"exp-{i}", 10000 + i) for i in range(10)]
+    # (one customer each: a customer may have only a few payable payments at once)
+    expiring = [order_payment(stack, f"exp-{i}", 10000 + i, sub=f"c-exp-{i}") for i in range(10)]
     stack.sandbox_post("/sandbox/clock", {"advanceSeconds": 3700})
     expected |= {pid: "canceled" for pid, _ in expiring}
     # 15 paid, 10 declined, 10 still pending, 5 subscriptions paid
     for i in range(15):
-        pid, yk = order_payment(stack, f"paid-{i}", 20000 + i)
+        pid, yk = order_payment(stack, f"paid-{i}", 20000 + i, sub=f"c-paid-{i}")
         succeed(stack, yk)
         expected[pid] = "paid"
     for i in range(10):
-        pid, yk = order_payment(stack, f"declined-{i}", 30000 + i)
+        pid, yk = order_payment(stack, f"declined-{i}", 30000 + i, sub=f"c-declined-{i}")
         decline(stack, yk, "card_expired")
         expected[pid] = "failed"
     for i in range(10):
-        pid, _ = order_payment(stack, f"pending-{i}", 40000 + i)
+        pid, _ = order_payment(stack, f"pending-{i}", 40000 + i, sub=f"c-pending-{i}")
         expected[pid] = "pending"
     for i in range(5):
         pid, yk = subscription_payment(stack, f"sub-{i}", f"plan-{i}")

@@ -27,11 +27,12 @@ from tests.integration.support import (
     order_payment,
     payment_of,
     provider_post,
+    provider_refunds,
     refund,
     store,
     succeed,
 )
-from tests.integration.test_refunds import paid_order, provider_refunds
+from tests.integration.test_refunds import paid_order
 
 HOUR = timedelta(hours=1)
 

@@ -26,6 +26,7 @@ from tests.integration.support import (
     payment_of,
     provider_get,
     provider_post,
+    provider_refunds,
     refund,
     subscription_payment,
     succeed,
@@ -37,17 +38,6 @@ def paid_order(stack: Stack, amount: int = 100000) -> tuple[str, str]:
     succeed(stack, yookassa_id)
     assert notify(stack, "payment.succeeded", yookassa_id) == (200, {"outcome": "applied"})
     return payment_id, yookassa_id
-
-
-def provider_refunds(stack: Stack, yookassa_id: str) -> list[dict[str, Any]]:
-    response = requests.get(
-        f"{stack.sandbox.api_url}/refunds",
-        params={"payment_id": yookassa_id, "limit": "100"},
-        auth=(stack.sandbox.shop_id, stack.sandbox.secret_key),
-        timeout=10,
-    )
-    response.raise_for_status()
-    return [r for r in response.json()["items"] if r["payment_id"] == yookassa_id]
 
 
 def test_a_full_refund_refunds_everything_and_shows_at_once(stack: Stack) -> None:

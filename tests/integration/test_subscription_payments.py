@@ -82,4 +82,6 @@ def settle_at(stack: Stack, created: dict[str, str], moment: datetime) -> None:
     yookassa_id = yookassa_id_of(created["paymentUrl"])
     succeed(stack, yookassa_id)
     fetched = runtime.yookassa().get_payment(yookassa_id)
-    apply_provider_payment(runtime.store(), payment_of(created["paymentId"]), fetched, moment)
+    apply_provider_payment(
+        runtime.store(), runtime.yookassa(), payment_of(created["paymentId"]), fetched, moment
+    )

@@ -21,6 +21,7 @@ from tests.integration.support import (
     order_payment,
     payment_of,
     provider_post,
+    provider_refunds,
     refund,
     subscription_of,
     subscription_payment,
@@ -162,9 +163,9 @@ def test_a_refund_notification_overtaking_the_payments_own_settles_the_payment_f
     assert (order.status, order.paid_payment_id) == ("paid", payment_id)
 
 
-def test_a_second_paid_payment_of_a_paid_order_is_recorded_without_touching_the_order(stack: Stack) -> None:
-    """Two checkouts of one order, both paid (an old tab): the order's transaction could never succeed
-    for the second one, so it must neither loop nor fail forever; a human refunds it."""
+def test_a_second_paid_payment_of_a_paid_order_is_refunded_without_touching_the_order(stack: Stack) -> None:
+    """Two checkouts of one order, both paid (an old tab): the second money cannot buy anything, so it
+    goes back to the customer in full, at once (CAPTURE_MODE=auto), and the order stays the first's."""
     stack.put_order("order-1", "alice", 150000)
     with environment(PAYMENT_TERM_SECONDS="60", REUSE_MARGIN_SECONDS="60"):  # never reuse: a new payment
         first = stack.create_order_payment("order-1", 150000)[1]
@@ -180,7 +181,11 @@ def test_a_second_paid_payment_of_a_paid_order_is_recorded_without_touching_the_
     assert notify(stack, "payment.succeeded", second_yk) == (200, {"outcome": "duplicate"})
 
     assert payment_of(first["paymentId"]).status == "paid"
-    assert payment_of(second["paymentId"]).status == "paid"  # the money is on record
+    refunded = payment_of(second["paymentId"])
+    assert (refunded.status, refunded.refunded_amount, refunded.refund_reserved) == ("refunded", 150000, 0)
+    [refund] = provider_refunds(stack, second_yk)
+    assert (refund["status"], refund["amount"]["value"]) == ("succeeded", "1500.00")
+    assert provider_refunds(stack, first_yk) == []
     order = order_of("order-1")
     assert (order.paid_payment_id, order.version) == (first["paymentId"], paid.version)
 

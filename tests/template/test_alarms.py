@@ -65,8 +65,9 @@ def test_the_http_api_alarms_on_5xx_and_p99_latency() -> None:
         ("WebhookRejected", 5),
         ("ProviderStateConflict", 1),
         ("ReconcilerFixed", 1),
-        ("DuplicateOrderPayment", 1),
         ("RefundOutcomeUnknown", 1),
+        ("ProviderNotFound", 1),
+        ("AutoRefundFailed", 1),
     ],
 )
 def test_business_alarms(metric: str, threshold: int) -> None:
@@ -132,7 +133,7 @@ def test_the_dashboard_shows_the_funnel_and_webhook_health() -> None:
         "WebhookRejected",
         "ProviderStateConflict",
         "ReconcilerFixed",
-        "DuplicateOrderPayment",
+        "AutoRefund",
     }
     by_reason = widgets["Webhook rejections by reason"]["properties"]["metrics"][0][0]["expression"]
     assert "reason" in by_reason and "WebhookRejected" in by_reason

@@ -26,6 +26,8 @@ def update(*kinds: str) -> Grant:
 QUERY_PAYMENT = Grant("dynamodb:Query", TABLE, ("PAYMENT#*",))
 # A create that failed gives up its claim on the client's Idempotency-Key, so a retry may run.
 RELEASE_IDEMPOTENCY = Grant("dynamodb:DeleteItem", TABLE, ("IDEMPOTENCY#*",))
+# A create counts the caller's payable payments first (MaxPendingPaymentsPerUser).
+COUNT_PENDING = Grant("dynamodb:Query", TABLE + "/index/UserPendingIndex")
 
 
 # Bringing a payment forward from what YooKassa says (status polls, webhook, reconciler): the payment,
@@ -40,6 +42,7 @@ EXPECTED: dict[str, set[Grant]] = {
         put("PAYMENT", "YOOKASSA", "IDEMPOTENCY"),
         update("PAYMENT", "ORDER"),
         RELEASE_IDEMPOTENCY,
+        COUNT_PENDING,
         READ_SECRET,
     },
     "CreateSubscriptionPaymentFunction": {
@@ -47,6 +50,7 @@ EXPECTED: dict[str, set[Grant]] = {
         put("PAYMENT", "YOOKASSA", "IDEMPOTENCY", "SUBSCRIPTION"),
         update("PAYMENT", "SUBSCRIPTION"),
         RELEASE_IDEMPOTENCY,
+        COUNT_PENDING,
         READ_SECRET,
     },
     "OrderPaymentStatusFunction": {GET, *SYNC, READ_SECRET},

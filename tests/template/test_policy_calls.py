@@ -195,6 +195,26 @@ def _run_every_flow(stack: Stack) -> None:
         stack.sandbox_post(f"/sandbox/payments/{_provider_id(stack, reconciled)}/succeed", {})
         lambda_runtime.invoke("ReconcilerFunction", load_event("ReconcilerFunction"))
 
+    # Money for an order whose price changed while it was pending is refunded at once (CAPTURE_MODE=auto),
+    # by whichever function learns of it: a stale poll, the notification, the reconciler.
+    changed = {}
+    for name in ("poll", "hook", "reconciled"):
+        order, customer = f"pol-changed-{name}", f"changer-{name}"
+        stack.put_order(order, customer, 150_000)
+        status, body = stack.create_order_payment(order, 150_000, sub=customer)
+        assert status == 200, body
+        stack.put_order(order, customer, 140_000)
+        changed[name] = (body["paymentId"], customer)
+        stack.sandbox_post(f"/sandbox/payments/{_provider_id(stack, body['paymentId'])}/succeed", {})
+    polled = stack.status(changed["poll"][0], sub=changed["poll"][1], function="OrderPaymentStatusFunction")[1]
+    assert polled["status"] == "refunded", polled
+    if "YooKassaWebhookFunction" in functions():
+        assert (
+            _webhook(stack, "payment.succeeded", "payments", _provider_id(stack, changed["hook"][0]))[0] == 200
+        )
+    if "ReconcilerFunction" in functions():
+        lambda_runtime.invoke("ReconcilerFunction", load_event("ReconcilerFunction"))
+
     # A partial refund, then its notification.
     if "RefundPaymentFunction" in functions():
         status, refund = _admin(

@@ -1,8 +1,9 @@
 """Valid domain entities for the unit tests: sensible defaults, any field overridable by keyword.
 
 One order payment ``pay-1`` of 1 500,00 ₽ for order ``o1`` and one subscription payment ``pay-1`` of
-499,00 ₽ for subscription ``s1`` (plan ``basic``, monthly), both alice's, both already attached to
-YooKassa's ``yk-1``; the order and the subscription point at ``pay-1``.
+499,00 ₽ for subscription ``s1`` (plan ``basic``, monthly, its first period), both alice's, both
+one-stage (``capture=True``), both already attached to YooKassa's ``yk-1``; the order and the
+subscription (no period paid yet) point at ``pay-1``.
 """
 
 from collections import Counter
@@ -14,6 +15,7 @@ from payments.domain import (
     Changes,
     Entity,
     Order,
+    OrderStatus,
     Payment,
     PaymentStatus,
     PaymentType,
@@ -26,6 +28,7 @@ from payments.domain import (
     SubscriptionType,
     Update,
 )
+from payments.domain.payments import provider_metadata
 from payments.money import Kopecks
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -68,6 +71,7 @@ def subscription_payment(**fields: Any) -> Payment:
         yookassa_id="yk-1",
         payment_url="https://yookassa.test/checkout/yk-1",
         version=2,
+        period=1,
     )
     return replace(payment, **fields)
 
@@ -102,6 +106,7 @@ def subscription(**fields: Any) -> Subscription:
         status=SubscriptionStatus.PENDING,
         active_payment_id="pay-1",
         version=1,
+        periods_paid=0,
     )
     return replace(created, **fields)
 
@@ -110,29 +115,18 @@ def subject_of(payment_type: PaymentType, **fields: Any) -> Order | Subscription
     return order(**fields) if payment_type is PaymentType.ORDER else subscription(**fields)
 
 
-def metadata_of(payment: Payment) -> dict[str, str]:
-    """What we send YooKassa with a payment, and read back with it."""
-    metadata = {"paymentId": payment.payment_id, "userId": payment.user_id}
-    if payment.type is PaymentType.ORDER:
-        metadata["orderId"] = payment.subject_id
-    else:
-        metadata["subscriptionId"] = payment.subject_id
-        metadata["planId"] = payment.plan_id or ""
-        metadata["subscriptionType"] = str(payment.subscription_type)
-    return metadata
-
-
 def fetched(
     payment: Payment, status: ProviderStatus = ProviderStatus.SUCCEEDED, **fields: Any
 ) -> ProviderPayment:
-    """YooKassa's payment object for ``payment``, agreeing with it in everything."""
+    """YooKassa's payment object for ``payment``, agreeing with it in everything: its metadata is what we
+    sent (``provider_metadata``), read back."""
     provider_payment = ProviderPayment(
         id=payment.yookassa_id or "yk-1",
         status=status,
         amount=payment.amount,
         currency="RUB",
         paid=status is ProviderStatus.SUCCEEDED,
-        metadata=metadata_of(payment),
+        metadata=provider_metadata(payment),
         confirmation_url="https://yookassa.test/checkout/yk-1",
     )
     return replace(provider_payment, **fields)
@@ -157,3 +151,67 @@ def assert_writes(
     """``changes`` creates exactly ``created`` and updates exactly ``updated`` (in any order, each once)."""
     assert Counter(changes.created) == Counter(created or [])
     assert Counter(changes.updated) == Counter(updated or [])
+
+
+def undeliverable_cases() -> dict[str, tuple[PaymentType, Order | Subscription | None, str]]:
+    """Every way a pending ``pay-1`` (built above) can no longer buy its subject as read now: the
+    payment's type, the subject, and the concern's value."""
+    paid_by_another = {"status": OrderStatus.PAID, "paid_payment_id": "pay-2", "paid_at": CREATED}
+    active = {"status": SubscriptionStatus.ACTIVE, "start_date": CREATED, "end_date": NOW + timedelta(days=20)}
+    return {
+        "the order is missing": (PaymentType.ORDER, None, "order_missing"),
+        "a subscription stands where the order should": (
+            PaymentType.ORDER,
+            subscription(active_payment_id=None),
+            "order_missing",
+        ),
+        "the order's price went up": (PaymentType.ORDER, order(amount=ORDER_PRICE + 100), "order_changed"),
+        "the order's price went down": (PaymentType.ORDER, order(amount=ORDER_PRICE - 1), "order_changed"),
+        "the order changed owner": (PaymentType.ORDER, order(user_id="bob"), "order_changed"),
+        "the order changed price and owner": (
+            PaymentType.ORDER,
+            order(amount=1, user_id="bob"),
+            "order_changed",
+        ),
+        "another payment paid the order": (
+            PaymentType.ORDER,
+            order(active_payment_id=None, **paid_by_another),
+            "order_paid_by_another",
+        ),
+        "another payment paid the order, which still points at this one": (
+            PaymentType.ORDER,
+            order(active_payment_id="pay-1", **paid_by_another),
+            "order_paid_by_another",
+        ),
+        "another payment paid the order, then it was repriced": (
+            PaymentType.ORDER,
+            order(amount=ORDER_PRICE + 1, active_payment_id="pay-3", **paid_by_another),
+            "order_paid_by_another",
+        ),
+        "the subscription is missing": (PaymentType.SUBSCRIPTION, None, "subscription_missing"),
+        "an order stands where the subscription should": (
+            PaymentType.SUBSCRIPTION,
+            order(order_id="s1", active_payment_id=None),
+            "subscription_missing",
+        ),
+        "the subscription is another user's": (
+            PaymentType.SUBSCRIPTION,
+            subscription(user_id="bob"),
+            "subscription_missing",
+        ),
+        "another payment paid this period": (
+            PaymentType.SUBSCRIPTION,
+            subscription(periods_paid=1, last_payment_id="pay-2", **active),
+            "subscription_period_paid",
+        ),
+        "another payment paid this period and the subscription still points at this one": (
+            PaymentType.SUBSCRIPTION,
+            subscription(periods_paid=1, last_payment_id="pay-2", active_payment_id="pay-1", **active),
+            "subscription_period_paid",
+        ),
+        "later periods were paid meanwhile": (
+            PaymentType.SUBSCRIPTION,
+            subscription(periods_paid=5, last_payment_id="pay-2", active_payment_id=None, **active),
+            "subscription_period_paid",
+        ),
+    }

@@ -14,8 +14,11 @@ from payments.domain import (
     AppliedRefund,
     Changes,
     IdempotencyRecord,
+    Payment,
     PaymentStatus,
+    PaymentType,
     RefundState,
+    Subscription,
     SubscriptionType,
     Update,
     utc_now,
@@ -48,6 +51,11 @@ PAYMENT_CHANGES = st.fixed_dictionaries(
         "cancellation_party": st.one_of(st.none(), NAMES),
         "plan_id": st.one_of(st.none(), NAMES),
         "subscription_type": st.one_of(st.none(), st.sampled_from(list(SubscriptionType))),
+        "type": st.sampled_from(list(PaymentType)),
+        "order_id": st.one_of(st.none(), NAMES),
+        "subscription_id": st.one_of(st.none(), NAMES),
+        "capture": st.booleans(),
+        "period": st.one_of(st.none(), st.integers(min_value=0, max_value=1000)),
     },
 )
 
@@ -93,6 +101,47 @@ def test_two_payments_never_share_a_create_key() -> None:
     assert order_payment(payment_id="a").idempotence_key() != order_payment(payment_id="b").idempotence_key()
 
 
+@pytest.mark.parametrize(
+    ("payment_id", "capture_key", "cancel_key"),
+    [
+        ("pay-1", "capture-pay-1", "cancel-pay-1"),
+        (
+            "0b6e5c1a-7f3d-4c2e-9a1b-5d8e2f4a6c3b",
+            "capture-0b6e5c1a-7f3d-4c2e-9a1b-5d8e2f4a6c3b",
+            "cancel-0b6e5c1a-7f3d-4c2e-9a1b-5d8e2f4a6c3b",
+        ),
+    ],
+)
+def test_a_two_stage_payments_capture_and_cancel_keys_are_capture_and_cancel_and_its_id(
+    payment_id, capture_key, cancel_key
+) -> None:
+    payment = order_payment(payment_id=payment_id, capture=False)
+    assert (payment.capture_key(), payment.cancel_key()) == (capture_key, cancel_key)
+
+
+@settings(max_examples=50)
+@given(PAYMENT_CHANGES)
+def test_a_payments_capture_and_cancel_keys_never_change_with_anything_but_its_id(changes) -> None:
+    """GIVEN a held payment WHEN any other field changes (status, version, amounts, capture mode, period,
+    subject...) THEN a capture or cancel re-sent with the new record still carries the same key: one
+    capture (or one cancel) at YooKassa, however often it is asked."""
+    payment = subscription_payment(capture=False)
+    changed = replace(payment, **changes)
+    assert (changed.capture_key(), changed.cancel_key()) == ("capture-pay-1", "cancel-pay-1")
+    assert changed.idempotence_key() == "create-pay-1"
+
+
+def test_a_payments_create_capture_and_cancel_keys_are_three_different_keys() -> None:
+    payment = order_payment(capture=False)
+    assert len({payment.idempotence_key(), payment.capture_key(), payment.cancel_key()}) == 3
+
+
+def test_two_payments_never_share_a_capture_or_cancel_key() -> None:
+    one, two = order_payment(payment_id="a"), order_payment(payment_id="b")
+    assert one.capture_key() != two.capture_key()
+    assert one.cancel_key() != two.cancel_key()
+
+
 # ---------------------------------------------------------------- what is left to refund
 @pytest.mark.parametrize(
     ("amount", "refunded", "reserved", "available"),
@@ -117,6 +166,16 @@ def test_what_is_left_to_refund_is_never_negative_nor_more_than_is_left(amount, 
         amount=amount, refunded_amount=refunded, refund_reserved=reserved
     ).refund_available
     assert 0 <= available <= max(amount - refunded, 0)
+
+
+# ---------------------------------------------------------------- capture mode and periods
+def test_a_payment_is_one_stage_and_of_no_counted_period_by_default() -> None:
+    payment = Payment("p", PaymentType.ORDER, "alice", 100, PaymentStatus.PENDING, CREATED, "d", order_id="o1")
+    assert (payment.capture, payment.period) == (True, None)
+
+
+def test_a_subscription_has_paid_no_period_by_default() -> None:
+    assert Subscription("s1", "alice", "basic", SubscriptionType.MONTHLY).periods_paid == 0
 
 
 # ---------------------------------------------------------------- small vocabularies

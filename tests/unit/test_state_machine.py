@@ -5,9 +5,12 @@ checked against one explicit table: forward only, never backwards. ``settle``'s 
 cells are in ``test_domain_payments``; refund totals (formerly ``refund_outcome``) in
 ``test_domain_refunds``.
 
-``extend_subscription`` only computes the new period: which payment the subscription points at is
-``settle``'s business (it releases the pointer only when it pointed at the settled payment), so these
-tests say nothing about ``active_payment_id``.
+``extend_subscription`` only computes the new period: which payment the subscription points at, and how
+many periods it has paid, are ``settle``'s business (it releases the pointer only when it pointed at the
+settled payment, and counts the period), so these tests only check that it leaves them alone.
+
+``decide_transition`` knows nothing of two-stage payments: ``waiting_for_capture`` is a no-op here, and
+``settle`` (``test_domain_payments``) decides to capture or cancel a held one before asking it.
 """
 
 from datetime import UTC, datetime, timedelta, timezone
@@ -318,9 +321,9 @@ def test_an_expired_subscription_restarts_from_now() -> None:
 
 
 def test_extending_changes_only_the_period_status_and_last_payment() -> None:
-    """GIVEN a subscription WHEN it is extended THEN its id, owner, plan, type and version are untouched
-    (the version is the caller's to bump)."""
-    before = _sub(SubscriptionType.MONTHLY, version=7)
+    """GIVEN a subscription WHEN it is extended THEN its id, owner, plan, type, version, pointer and count of
+    paid periods are untouched (``settle`` bumps the version, counts the period and moves the pointer)."""
+    before = _sub(SubscriptionType.MONTHLY, version=7, periods_paid=3, active_payment_id="p9")
     after = extend_subscription(before, NOW, "p1")
     assert (after.subscription_id, after.user_id, after.plan_id, after.subscription_type, after.version) == (
         "s1",
@@ -329,6 +332,7 @@ def test_extending_changes_only_the_period_status_and_last_payment() -> None:
         SubscriptionType.MONTHLY,
         7,
     )
+    assert (after.periods_paid, after.active_payment_id) == (3, "p9")
 
 
 @given(

@@ -35,7 +35,11 @@ METRICS: Final = (
     "ProviderStateConflict",
     "ReconcilerFixed",
     "RefundOutcomeUnknown",  # a held refund's outcome never learnt within a day: released, check YooKassa
-    "DuplicateOrderPayment",  # a second payment succeeded for an already paid order: refund one
+    "AutoRefund",  # money for what can no longer be delivered, refunded automatically (by ``reason``)
+    "AutoRefundFailed",  # YooKassa refused such a refund: a human refunds it
+    "HoldCanceled",  # a held two-stage payment released because it could no longer be delivered
+    "ProviderNotFound",  # YooKassa answered 404 for a payment it created: wrong shop, key or URL
+    "TooManyPendingPayments",  # a create refused: the user has too many payable payments
     "ProviderLatency",  # milliseconds, one value per YooKassa HTTP call
 )
 

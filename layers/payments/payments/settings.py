@@ -2,7 +2,7 @@
 
 import ipaddress
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
@@ -55,6 +55,11 @@ class Settings(BaseModel):
     pending_shards: int = Field(default=8, ge=1, le=64)
     audit_ttl_days: int = Field(default=90, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # auto: payments are captured at once (every method, SBP included); money that arrives for what can
+    # no longer be delivered is refunded automatically. two_stage (cards, wallets): capture: false, then
+    # captured if still deliverable, else canceled: the money is only held and released.
+    capture_mode: Literal["auto", "two_stage"] = "auto"
+    max_pending_payments_per_user: int = Field(default=5, ge=1)  # payable pending payments per user
 
     @field_validator("webhook_allowed_networks")
     @classmethod

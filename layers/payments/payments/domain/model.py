@@ -98,6 +98,12 @@ class Payment:
     version: int = 0
     # Kopecks held by refund requests that YooKassa has not confirmed yet: never refund them twice.
     refund_reserved: Kopecks = 0
+    # False: a two-stage payment (YooKassa's ``capture: false``): the money is only held until we
+    # capture it (still deliverable) or cancel it (not). Fixed at creation, so every retry sends the same.
+    capture: bool = True
+    # A subscription payment pays this period of its subscription (1 = the first); None for orders and
+    # for payments started before periods were counted (those pay whatever period comes next).
+    period: int | None = None
 
     @property
     def subject_id(self) -> str:
@@ -118,6 +124,14 @@ class Payment:
         create re-sent after any update of our record reaches the same YooKassa payment.
         """
         return f"create-{self.payment_id}"
+
+    def capture_key(self) -> str:
+        """Idempotence-Key for capturing this two-stage payment: one capture, however often asked."""
+        return f"capture-{self.payment_id}"
+
+    def cancel_key(self) -> str:
+        """Idempotence-Key for canceling this two-stage payment (releasing the held money)."""
+        return f"cancel-{self.payment_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +166,7 @@ class Subscription:
     active_payment_id: str | None = None
     last_payment_id: str | None = None
     version: int = 0
+    periods_paid: int = 0  # how many periods payments have paid: a payment pays period periods_paid + 1
 
 
 @dataclass(frozen=True, slots=True)

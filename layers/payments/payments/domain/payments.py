@@ -24,7 +24,6 @@ from payments.errors import OrderAlreadyPaid, ProviderError
 from payments.money import Kopecks
 
 DESCRIPTION_LIMIT = 128  # YooKassa's limit for a payment's description
-Subject = Order | Subscription
 
 
 def new_payment(
@@ -38,7 +37,10 @@ def new_payment(
     subscription_id: str | None = None,
     plan_id: str | None = None,
     subscription_type: SubscriptionType | None = None,
+    period: int | None = None,
+    capture: bool = True,
 ) -> Payment:
+    """A pending payment of ours, before YooKassa knows it. ``capture=False`` makes it two-stage."""
     return Payment(
         payment_id=payment_id,
         type=PaymentType.ORDER if order_id is not None else PaymentType.SUBSCRIPTION,
@@ -52,6 +54,8 @@ def new_payment(
         subscription_id=subscription_id,
         plan_id=plan_id,
         subscription_type=subscription_type,
+        period=period,
+        capture=capture,
         version=1,
     )
 
@@ -73,17 +77,17 @@ def reusable(payment: Payment | None, now: datetime, usable_for: timedelta) -> P
     return payment if now < payment.created_at + usable_for else None
 
 
-def fits_order(payment: Payment, order: Order) -> bool:
-    """A payment pays the order as it stands: the same price, the same owner."""
-    return (payment.amount, payment.user_id) == (order.amount, order.user_id)
-
-
 def start_order_payment(order: Order, payment: Payment) -> Changes:
     """The new payment becomes the order's active one."""
     if order.paid_payment_id is not None:
         raise OrderAlreadyPaid()
     pointed = replace(order, active_payment_id=payment.payment_id, version=order.version + 1)
     return Changes(created=(payment,), updated=(Update(order, pointed),))
+
+
+def next_period(subscription: Subscription | None) -> int:
+    """The period a new payment of ``subscription`` pays: the one after those already paid."""
+    return (subscription.periods_paid if subscription is not None else 0) + 1
 
 
 def start_subscription_payment(subscription: Subscription | None, payment: Payment) -> Changes:

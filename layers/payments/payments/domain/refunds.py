@@ -5,6 +5,8 @@ requests that together exceed the payment cannot both reach YooKassa. The hold b
 ``refunded_amount`` when the refund succeeds, or is released when YooKassa refuses or cancels it.
 """
 
+import hashlib
+import json
 from dataclasses import replace
 from datetime import datetime
 
@@ -25,6 +27,22 @@ from payments.money import Kopecks
 # Nobody learnt YooKassa's answer within its idempotence window: the hold was given back.
 UNKNOWN_OUTCOME_EXPIRED = "unknown_outcome_expired"
 CANCELED_BY_PROVIDER = "canceled_by_provider"
+
+
+# The key of the refund that gives back money which could not buy its subject (domain.delivery).
+AUTO_REFUND_KEY = "auto-refund"
+
+
+def refund_request_id(payment_id: str, key: str) -> str:
+    """One refund request per payment and key: every retry of the same request finds it again."""
+    return hashlib.sha256(f"{payment_id}\n{key}".encode()).hexdigest()[:32]
+
+
+def refund_request_hash(amount: Kopecks | None) -> str:
+    """The fingerprint of what was asked (``{"amount":N}`` / ``{"amount":null}``, as first hashed): a key
+    reused for another amount is refused. Stable across releases, so a request retried over a deploy
+    is still the same request."""
+    return hashlib.sha256(json.dumps({"amount": amount}, separators=(",", ":")).encode()).hexdigest()
 
 
 class RefundExceedsRecord(Exception):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from payments.domain.delivery import Concern, Subject, delivered, undeliverable
 from payments.domain.model import (
     MERCHANT,
     Changes,
@@ -16,12 +17,13 @@ from payments.domain.model import (
     OrderStatus,
     Payment,
     PaymentStatus,
-    PaymentType,
+    RefundRequest,
     Subscription,
     Update,
 )
-from payments.domain.payments import Subject, fits_order, provider_metadata
+from payments.domain.payments import provider_metadata
 from payments.domain.provider import ProviderPayment, ProviderStatus
+from payments.domain.refunds import AUTO_REFUND_KEY, refund_request_hash, refund_request_id, reserve_refund
 from payments.domain.state_machine import Action, decide_transition
 from payments.domain.subscriptions import extend_subscription
 from payments.money import CURRENCY
@@ -35,14 +37,11 @@ class SyncOutcome(StrEnum):
     MISMATCH = "mismatch"  # the fetched object is not this payment: never applied
 
 
-class Concern(StrEnum):
-    """Money that arrived but does not pay its subject as it stands: the payment is recorded as paid
-    and the subject is left as it is, for a human (or an automatic refund) to settle."""
+class Hold(StrEnum):
+    """What to do with a two-stage payment YooKassa holds (``waiting_for_capture``)."""
 
-    ORDER_MISSING = "order_missing"
-    ORDER_CHANGED = "order_changed"  # the price or owner changed after the payment started
-    ORDER_PAID_BY_ANOTHER = "order_paid_by_another"  # two tabs, two checkouts
-    SUBSCRIPTION_NOT_EXTENDED = "subscription_not_extended"  # missing, or this payment extended it
+    CAPTURE = "capture"  # still deliverable: take the money
+    CANCEL = "cancel"  # not any more: release it, nobody is charged
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +53,8 @@ class Settlement:
     why: str = ""
     changes: Changes = field(default_factory=Changes)
     concern: Concern | None = None
+    hold: Hold | None = None  # a held two-stage payment: capture or cancel it at YooKassa
+    refund: RefundRequest | None = None  # the automatic refund of undeliverable money, reserved here
 
 
 def mismatch_reason(payment: Payment, fetched: ProviderPayment) -> str | None:
@@ -85,8 +86,9 @@ _METADATA_CHECKS = (
 
 
 def needs_subject(payment: Payment, fetched: ProviderPayment) -> bool:
-    """Whether ``settle`` will move the payment, and so needs its order or subscription as it is now."""
-    return payment.status is PaymentStatus.PENDING and fetched.status.is_final
+    """Whether ``settle`` will decide on the payment, and so needs its order or subscription as it is now."""
+    held = fetched.status is ProviderStatus.WAITING_FOR_CAPTURE and not payment.capture
+    return payment.status is PaymentStatus.PENDING and (fetched.status.is_final or held)
 
 
 def settle(payment: Payment, subject: Subject | None, fetched: ProviderPayment, now: datetime) -> Settlement:
@@ -95,6 +97,8 @@ def settle(payment: Payment, subject: Subject | None, fetched: ProviderPayment, 
     ``fetched`` must be this payment (``mismatch_reason`` is None) and already attached to it;
     ``subject`` is the payment's order or subscription as read now (``needs_subject``).
     """
+    if _held(payment, fetched):
+        return _decide_hold(payment, subject)
     decision = decide_transition(payment.type, payment.status, fetched.status, fetched.cancellation_reason)
     if decision.action is Action.NOOP:
         outcome = SyncOutcome.DUPLICATE if fetched.status.is_final else SyncOutcome.UNCHANGED
@@ -136,37 +140,68 @@ def fail_before_provider(payment: Payment, subject: Subject | None, reason: str,
     return close_payment(payment, subject, PaymentStatus.FAILED, reason, MERCHANT, now)
 
 
+def _decide_hold(payment: Payment, subject: Subject | None) -> Settlement:
+    """Capture money held for a subject it can still buy, and claim the subject for it in the same
+    decision (its pointer, version-checked), so of two held payments for one order only one is ever
+    captured: the other finds the subject claimed (``SUPERSEDED``) and is released, nobody charged."""
+    concern = undeliverable(payment, subject)
+    if concern is None and subject is not None and subject.active_payment_id not in (None, payment.payment_id):
+        concern = Concern.SUPERSEDED
+    if concern is not None or subject is None:
+        return Settlement(payment, SyncOutcome.UNCHANGED, "held: cancel", concern=concern, hold=Hold.CANCEL)
+    if isinstance(subject, Order):  # (one branch per type: mypy does not split the union for us)
+        claim = Changes(updated=(_claimed(subject, payment),))
+    else:
+        claim = Changes(updated=(_claimed(subject, payment),))
+    return Settlement(payment, SyncOutcome.UNCHANGED, "held: capture", claim, hold=Hold.CAPTURE)
+
+
+def _claimed[S: (Order, Subscription)](subject: S, payment: Payment) -> Update[S]:
+    return Update(subject, replace(subject, active_payment_id=payment.payment_id, version=subject.version + 1))
+
+
+def _held(payment: Payment, fetched: ProviderPayment) -> bool:
+    """A two-stage payment of ours that YooKassa holds for us to capture or cancel."""
+    return (
+        fetched.status is ProviderStatus.WAITING_FOR_CAPTURE
+        and not payment.capture
+        and payment.status is PaymentStatus.PENDING
+    )
+
+
 def _paid(
     payment: Payment, subject: Subject | None, status: PaymentStatus, now: datetime, why: str
 ) -> Settlement:
+    """The money arrived. It buys its subject if it still can; otherwise it is recorded and, in the
+    same write, held for a full refund (``Settlement.refund``) that the service then asks YooKassa for."""
     paid = replace(payment, status=status, paid_at=now, updated_at=now, version=payment.version + 1)
-    own = Changes(updated=(Update(payment, paid),))
-    if isinstance(subject, Order) and payment.type is PaymentType.ORDER:
-        concern = _order_concern(payment, subject)
-        if concern is None:
-            order = replace(
-                subject,
-                status=OrderStatus.PAID,
-                paid_payment_id=payment.payment_id,
-                paid_at=now,
-                active_payment_id=None,
-                version=subject.version + 1,
-            )
-            return Settlement(paid, SyncOutcome.APPLIED, why, own + Changes(updated=(Update(subject, order),)))
-        if subject.paid_payment_id == payment.payment_id:
-            concern = None  # the order already says so
-        return Settlement(paid, SyncOutcome.APPLIED, why, own + _release(subject, payment), concern)
-    paid_for = payment.type is PaymentType.SUBSCRIPTION and isinstance(subject, Subscription)
-    if paid_for and isinstance(subject, Subscription) and subject.last_payment_id != payment.payment_id:
-        return Settlement(paid, SyncOutcome.APPLIED, why, own + _extend(subject, payment, now))
-    concern = Concern.ORDER_MISSING if payment.type is PaymentType.ORDER else Concern.SUBSCRIPTION_NOT_EXTENDED
-    return Settlement(paid, SyncOutcome.APPLIED, why, own + _release(subject, payment), concern)
+    if delivered(payment, subject):
+        return Settlement(paid, SyncOutcome.APPLIED, why, Changes(updated=(Update(payment, paid),)))
+    concern = undeliverable(payment, subject)
+    if concern is None:
+        delivery = _deliver(subject, payment, now)
+        return Settlement(paid, SyncOutcome.APPLIED, why, Changes(updated=(Update(payment, paid),)) + delivery)
+    key = AUTO_REFUND_KEY
+    held, refund, _ = reserve_refund(
+        paid, refund_request_id(payment.payment_id, key), refund_request_hash(None), None, now
+    )
+    changes = Changes(created=(refund,), updated=(Update(payment, held),)) + _release(subject, payment)
+    return Settlement(held, SyncOutcome.APPLIED, why, changes, concern, refund=refund)
 
 
-def _order_concern(payment: Payment, order: Order) -> Concern | None:
-    if order.paid_payment_id is None:
-        return None if fits_order(payment, order) else Concern.ORDER_CHANGED
-    return Concern.ORDER_PAID_BY_ANOTHER
+def _deliver(subject: Subject | None, payment: Payment, now: datetime) -> Changes:
+    if isinstance(subject, Order):
+        order = replace(
+            subject,
+            status=OrderStatus.PAID,
+            paid_payment_id=payment.payment_id,
+            paid_at=now,
+            active_payment_id=None,
+            version=subject.version + 1,
+        )
+        return Changes(updated=(Update(subject, order),))
+    assert isinstance(subject, Subscription)
+    return _extend(subject, payment, now)
 
 
 def _extend(subscription: Subscription, payment: Payment, now: datetime) -> Changes:
@@ -182,6 +217,7 @@ def _extend(subscription: Subscription, payment: Payment, now: datetime) -> Chan
         active_payment_id=None
         if subscription.active_payment_id == payment.payment_id
         else subscription.active_payment_id,
+        periods_paid=subscription.periods_paid + 1,
         version=subscription.version + 1,
     )
     return Changes(updated=(Update(subscription, extended),))

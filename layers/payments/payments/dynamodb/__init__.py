@@ -61,6 +61,9 @@ class DynamoStore:
     def pending_payments(self, older_than: datetime) -> Iterator[Payment]:
         return self._payments.pending_payments(older_than)
 
+    def payable_pending_count(self, user_id: str, created_after: datetime) -> int:
+        return self._payments.payable_pending_count(user_id, created_after)
+
     def claim_provider_check(self, payment_id: str, now: datetime, checked_before: datetime) -> bool:
         return self._payments.claim_provider_check(payment_id, now, checked_before)
 

@@ -7,7 +7,13 @@ so ``Meta.table_name`` below is never used to reach DynamoDB and one process may
 
 from typing import Any
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.models import Model
 
 from payments.dynamodb.keys import META
@@ -46,9 +52,13 @@ class PaymentItem(Item):
     cancellation_party = UnicodeAttribute(null=True, attr_name="cancellationParty")
     provider_checked_at = UTCDateTimeAttribute(null=True, attr_name="providerCheckedAt")
     version = NumberAttribute(default=0, attr_name="version")
-    # PendingIndex, sparse: only while the payment is pending (shard ``PENDING#<n>``).
+    capture = BooleanAttribute(null=True, attr_name="capture")  # absent: captured at once (true)
+    period = NumberAttribute(null=True, attr_name="period")  # the subscription period it pays
+    # PendingIndex and UserPendingIndex, sparse: only while the payment is pending (shard
+    # ``PENDING#<n>``; the user, for the per-user limit of payable payments).
     pending_shard = UnicodeAttribute(null=True, attr_name="pendingShard")
     pending_since = UnicodeAttribute(null=True, attr_name="pendingSince")
+    pending_user = UnicodeAttribute(null=True, attr_name="pendingUser")
 
 
 class YooKassaLookupItem(Item):
@@ -83,6 +93,7 @@ class SubscriptionItem(Item):
     active_payment_id = UnicodeAttribute(null=True, attr_name="activePaymentId")
     last_payment_id = UnicodeAttribute(null=True, attr_name="lastPaymentId")
     version = NumberAttribute(default=0, attr_name="version")
+    periods_paid = NumberAttribute(null=True, attr_name="periodsPaid")  # absent: none counted yet
 
 
 class AppliedRefundItem(Item):

@@ -63,8 +63,11 @@ def payment_item(payment: Payment, shards: int) -> PaymentItem:
         cancellation_party=payment.cancellation_party,
         provider_checked_at=payment.provider_checked_at,
         version=payment.version,
+        capture=None if payment.capture else False,  # only two-stage payments carry it
+        period=payment.period,
         pending_shard=keys.shard_of(payment.payment_id, shards) if pending else None,
         pending_since=keys.iso(payment.created_at) if pending else None,
+        pending_user=payment.user_id if pending else None,
     )
 
 
@@ -91,6 +94,8 @@ def payment_of(item: PaymentItem) -> Payment:
         updated_at=item.updated_at,
         version=int(item.version or 0),
         refund_reserved=int(item.refund_reserved or 0),
+        capture=item.capture is not False,
+        period=int(item.period) if item.period is not None else None,
     )
 
 
@@ -152,6 +157,7 @@ def subscription_item(subscription: Subscription) -> SubscriptionItem:
         active_payment_id=subscription.active_payment_id,
         last_payment_id=subscription.last_payment_id,
         version=subscription.version,
+        periods_paid=subscription.periods_paid or None,
     )
 
 
@@ -167,6 +173,7 @@ def subscription_of(item: SubscriptionItem) -> Subscription:
         active_payment_id=item.active_payment_id,
         last_payment_id=item.last_payment_id,
         version=int(item.version or 0),
+        periods_paid=int(item.periods_paid or 0),
     )
 
 

@@ -1,5 +1,6 @@
 """Payments: by id, by YooKassa's id, the pending ones (for the reconciler), and the poll rate limit."""
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,7 +9,7 @@ from payments.domain import Payment
 from payments.dynamodb import keys
 from payments.dynamodb.items import PaymentItem, YooKassaLookupItem
 from payments.dynamodb.mapping import payment_of
-from payments.dynamodb.table import PENDING_INDEX, Patch, Table
+from payments.dynamodb.table import PENDING_INDEX, USER_PENDING_INDEX, Patch, Table
 from payments.errors import ConcurrentUpdate
 
 
@@ -27,13 +28,26 @@ class Payments:
         return self.get_payment(lookup.payment_id) if lookup else None
 
     def pending_payments(self, older_than: datetime) -> Iterator[Payment]:
-        """Every shard of the sparse PendingIndex: only pending payments carry its attributes."""
+        """Every shard of the sparse PendingIndex (only pending payments carry its attributes), merged
+        oldest first: a flood of fresh payments in one shard cannot starve older ones in another."""
         cutoff = keys.iso(older_than)
-        for shard in range(self.pending_shards):
-            shard_key = f"{keys.PENDING_SHARD}#{shard}"
-            since = PaymentItem.pending_since < cutoff
-            for item in self.table.query(PaymentItem, shard_key, since, index=PENDING_INDEX):
-                yield payment_of(item)
+        shards = [
+            self.table.query(
+                PaymentItem,
+                f"{keys.PENDING_SHARD}#{shard}",
+                PaymentItem.pending_since < cutoff,
+                index=PENDING_INDEX,
+            )
+            for shard in range(self.pending_shards)
+        ]
+        for item in heapq.merge(*shards, key=lambda item: item.pending_since or ""):
+            yield payment_of(item)
+
+    def payable_pending_count(self, user_id: str, created_after: datetime) -> int:
+        """The user's pending payments created after ``created_after``: one COUNT query of the sparse,
+        keys-only UserPendingIndex (eventually consistent)."""
+        since = PaymentItem.pending_since > keys.iso(created_after)
+        return self.table.count(user_id, since, index=USER_PENDING_INDEX)
 
     def claim_provider_check(self, payment_id: str, now: datetime, checked_before: datetime) -> bool:
         """One conditional UpdateItem of ``providerCheckedAt`` alone (no version: it is not a state

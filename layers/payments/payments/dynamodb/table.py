@@ -27,6 +27,7 @@ from payments.dynamodb.keys import META
 from payments.errors import ConcurrentUpdate, StoreUnavailable
 
 PENDING_INDEX = "PendingIndex"
+USER_PENDING_INDEX = "UserPendingIndex"  # sparse, keys only: a user's pending payments by creation
 # Bounded like every external call: a throttled or unreachable table fails fast, not at Lambda's timeout.
 CONNECT_TIMEOUT_SECONDS = 2
 READ_TIMEOUT_SECONDS = 3
@@ -120,6 +121,26 @@ class Table:
             if not start:
                 return
 
+    def count(self, hash_key: str, range_key_condition: Condition, *, index: str) -> int:
+        """How many items of one index partition match (``Select=COUNT``: no item is read out)."""
+        total, start = 0, None
+        while True:
+            try:
+                page = self._connection.query(
+                    self.name,
+                    hash_key,
+                    range_key_condition,
+                    index_name=index,
+                    exclusive_start_key=start,
+                    select="COUNT",
+                )
+            except PynamoDBException as exc:
+                raise StoreUnavailable() from exc
+            total += int(page.get("Count", 0))
+            start = page.get(LAST_EVALUATED_KEY)
+            if not start:
+                return total
+
     def write(self, writes: Sequence[Write]) -> None:
         """All of ``writes`` or none: one conditional call for one write (half a transaction's cost),
         else one TransactWriteItems. ``ConcurrentUpdate`` when a condition failed."""
@@ -185,7 +206,7 @@ def _lost_a_condition(exc: PynamoDBException) -> bool:
 
 
 def meta_table(name: str) -> MetaTable:
-    """The key schema PynamoDB's low-level calls need (the table's keys and the PendingIndex's)."""
+    """The key schema PynamoDB's low-level calls need (the table's keys and its indexes')."""
     return MetaTable(
         {
             "TableName": name,
@@ -195,7 +216,7 @@ def meta_table(name: str) -> MetaTable:
             ],
             "AttributeDefinitions": [
                 {"AttributeName": attribute, "AttributeType": "S"}
-                for attribute in ("PK", "SK", "pendingShard", "pendingSince")
+                for attribute in ("PK", "SK", "pendingShard", "pendingSince", "pendingUser")
             ],
             "GlobalSecondaryIndexes": [
                 {
@@ -204,7 +225,14 @@ def meta_table(name: str) -> MetaTable:
                         {"AttributeName": "pendingShard", "KeyType": "HASH"},
                         {"AttributeName": "pendingSince", "KeyType": "RANGE"},
                     ],
-                }
+                },
+                {
+                    "IndexName": USER_PENDING_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "pendingUser", "KeyType": "HASH"},
+                        {"AttributeName": "pendingSince", "KeyType": "RANGE"},
+                    ],
+                },
             ],
         }
     )

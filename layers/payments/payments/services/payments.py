@@ -8,9 +8,10 @@ import uuid
 from datetime import datetime, timedelta
 
 from payments.domain import Caller, Payment, PaymentStatus, utc_now
+from payments.domain.delivery import fits_choice, fits_order
 from payments.domain.payments import (
-    fits_order,
     new_payment,
+    next_period,
     order_payment_description,
     reusable,
     start_order_payment,
@@ -18,12 +19,20 @@ from payments.domain.payments import (
     subscription_payment_description,
 )
 from payments.domain.settlement import fail_before_provider
-from payments.errors import AmountMismatch, NotFound, OrderAlreadyPaid, ProviderError, ValidationFailed
+from payments.errors import (
+    AmountMismatch,
+    NotFound,
+    OrderAlreadyPaid,
+    ProviderError,
+    TooManyPendingPayments,
+    ValidationFailed,
+)
 from payments.observability import bind, count, logger
 from payments.ports import CreationStore, YooKassa
 from payments.schemas import CreateOrderPaymentRequest, CreateSubscriptionPaymentRequest, PaymentCreated
 from payments.services.conflicts import retry_on_conflict
-from payments.services.sync import apply_provider_payment, reread, subject_of
+from payments.services.reads import reread, subject_of
+from payments.services.sync import apply_provider_payment
 from payments.settings import Settings
 
 
@@ -49,6 +58,7 @@ def create_order_payment(
         payment = _reusable(store, settings, order.active_payment_id, moment)
         if payment is not None and fits_order(payment, order):
             return payment  # a payment at a stale price or for a past owner is never reused
+        _check_pending_limit(store, settings, caller, moment)
         payment = new_payment(
             str(uuid.uuid4()),
             caller.user_id,
@@ -56,6 +66,7 @@ def create_order_payment(
             moment,
             order_payment_description(order),
             order_id=order.order_id,
+            capture=settings.capture_mode == "auto",
         )
         store.commit(start_order_payment(order, payment))
         count("PaymentCreated")
@@ -89,9 +100,12 @@ def create_subscription_payment(
             raise NotFound("Subscription not found")
         active = subscription.active_payment_id if subscription is not None else None
         payment = _reusable(store, settings, active, moment)
-        wanted = (request.plan_id, request.subscription_type, price)
-        if payment is not None and (payment.plan_id, payment.subscription_type, payment.amount) == wanted:
-            return payment  # another choice of plan or period is a new payment
+        period = next_period(subscription)
+        if payment is not None and fits_choice(
+            payment, request.plan_id, request.subscription_type, price, period
+        ):
+            return payment  # another plan, type or period (one paid meanwhile) is a new payment
+        _check_pending_limit(store, settings, caller, moment)
         payment = new_payment(
             str(uuid.uuid4()),
             caller.user_id,
@@ -101,6 +115,8 @@ def create_subscription_payment(
             subscription_id=request.subscription_id,
             plan_id=request.plan_id,
             subscription_type=request.subscription_type,
+            period=period,
+            capture=settings.capture_mode == "auto",
         )
         store.commit(start_subscription_payment(subscription, payment))
         count("PaymentCreated")
@@ -128,10 +144,22 @@ def _ensure_provider_payment(
         logger.warning("yookassa refused a payment", extra={"paymentId": payment.payment_id})
         _fail_before_provider(store, payment, exc.provider_code or "provider_error")
         count("PaymentFailed")
+        if not payment.capture:
+            logger.error(
+                "YooKassa refused a two-stage payment (capture: false): enable two-stage payments for the "
+                "shop in YooKassa's merchant profile, or set CAPTURE_MODE=auto",
+                extra={"paymentId": payment.payment_id, "provider_code": exc.provider_code},
+            )
+            raise ProviderError(
+                "YooKassa refused a two-stage payment; the shop needs two-stage payments enabled "
+                "for CAPTURE_MODE=two_stage",
+                http_status=exc.http_status,
+                provider_code=exc.provider_code,
+            ) from exc
         raise
     if not created.confirmation_url:
         raise ProviderError("YooKassa returned no confirmation URL")
-    attached = apply_provider_payment(store, payment, created, utc_now()).payment
+    attached = apply_provider_payment(store, yookassa, payment, created, utc_now()).payment
     if attached.yookassa_id != created.id:
         raise ProviderError("The payment changed while YooKassa was creating it")
     if attached.status is not PaymentStatus.PENDING or attached.payment_url is None:
@@ -150,6 +178,18 @@ def _fail_before_provider(store: CreationStore, payment: Payment, reason: str) -
         store.commit(settlement.changes)
 
     retry_on_conflict(attempt)
+
+
+def _check_pending_limit(store: CreationStore, settings: Settings, caller: Caller, now: datetime) -> None:
+    """At most ``max_pending_payments_per_user`` payable payments per user: a flood of live YooKassa
+    payments (fresh subscription ids, alternating choices) is refused before it reaches YooKassa."""
+    payable_since = now - timedelta(seconds=settings.payment_term_seconds)
+    if store.payable_pending_count(caller.user_id, payable_since) >= settings.max_pending_payments_per_user:
+        count("TooManyPendingPayments")
+        raise TooManyPendingPayments(
+            f"At most {settings.max_pending_payments_per_user} payments may wait to be paid at once; "
+            "pay or abandon one first"
+        )
 
 
 def _reusable(

@@ -28,12 +28,15 @@ from payments.observability import count, logger
 from payments.ports import ReconcileStore, YooKassa
 from payments.services.conflicts import retry_on_conflict
 from payments.services.payments import return_url
+from payments.services.reads import reread, subject_of
 from payments.services.refunds import settle_held_refund
-from payments.services.sync import SyncOutcome, apply_provider_payment, reread, subject_of
+from payments.services.sync import SyncOutcome, apply_provider_payment
 from payments.settings import Settings
 
 EXPIRED_REASON = "expired_on_confirmation"
-NOT_FOUND_REASON = "not_found_at_provider"
+# Refusals of a re-sent create that do not prove the first attempt made nothing: with other
+# credentials (401) or on another URL (404) YooKassa would refuse even a create it had accepted before.
+UNPROVEN_REFUSALS = frozenset({401, 404})
 
 
 @dataclass
@@ -159,14 +162,16 @@ def _reconcile_one(
         try:
             fetched = yookassa.get_payment(payment.yookassa_id)
         except ProviderNotFound:
-            if not past_term:
-                raise
-            # YooKassa does not know the id we stored (another shop's credentials, a wiped test shop):
-            # nobody can pay it, so it ends instead of being asked about every five minutes forever.
-            logger.error("YooKassa does not know a stored payment", extra={"paymentId": payment.payment_id})
-            _close(store, payment, cancel_status(payment.type, None), NOT_FOUND_REASON, now)
-            return SyncOutcome.APPLIED
-    result = apply_provider_payment(store, payment, fetched, now)
+            # YooKassa made this payment (we hold its id), so a 404 means we asked the wrong shop or
+            # URL (credentials, YOOKASSA_API_URL), never "not paid": closing it could lose money that
+            # was paid. It stays pending, counted and alarmed, for a human.
+            logger.error(
+                "YooKassa does not know a payment it created: check the credentials and API URL",
+                extra={"paymentId": payment.payment_id, "yookassaId": payment.yookassa_id},
+            )
+            count("ProviderNotFound")
+            return SyncOutcome.CONFLICT
+    result = apply_provider_payment(store, yookassa, payment, fetched, now)
     return result.outcome
 
 
@@ -190,9 +195,11 @@ def _learn_provider_payment(
         return None
     try:
         return yookassa.create_payment(payment, return_url(settings, payment))
-    except ProviderError:
-        if not past_term:
-            raise  # a refusal now may be a passing one; the next run asks again
+    except ProviderError as exc:
+        if not past_term or exc.http_status in UNPROVEN_REFUSALS:
+            raise  # a passing refusal, or one that proves nothing (other credentials): ask again next run
+        # YooKassa refused the very create it would have answered with the payment it made under this
+        # key: the first attempt made nothing either, and nobody ever had a URL to pay.
         logger.warning("re-sent create refused past the payment term", extra={"paymentId": payment.payment_id})
         _close_unreachable(store, payment, now)
         return None

@@ -14,7 +14,7 @@ from payments.money import CURRENCY
 from payments.observability import count, logger
 from payments.ports import RefundStore
 from payments.services.conflicts import retry_on_conflict
-from payments.services.sync import reread
+from payments.services.reads import reread
 
 
 @dataclass(frozen=True, slots=True)

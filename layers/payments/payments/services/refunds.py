@@ -8,8 +8,6 @@ create never learnt YooKassa's answer: the hold becomes the recorded refund (``r
 is given back.
 """
 
-import hashlib
-import json
 from datetime import datetime
 
 from payments.domain import (
@@ -22,7 +20,14 @@ from payments.domain import (
     RefundState,
     utc_now,
 )
-from payments.domain.refunds import CANCELED_BY_PROVIDER, refund_accepted, reserve_refund
+from payments.domain.refunds import (
+    CANCELED_BY_PROVIDER,
+    refund_accepted,
+    refund_request_hash,
+    refund_request_id,
+    reserve_refund,
+)
+from payments.domain.settlement import SyncOutcome
 from payments.errors import (
     ConcurrentUpdate,
     IdempotencyKeyReused,
@@ -37,10 +42,14 @@ from payments.ports import RefundStore, YooKassa
 from payments.schemas import RefundAccepted
 from payments.services.conflicts import retry_on_conflict
 from payments.services.idempotency import KEY_PATTERN
+from payments.services.reads import reread
 from payments.services.refund_settlement import apply_refund, release_hold
-from payments.services.sync import SyncOutcome, reread
 
-__all__ = ["apply_refund", "refund_payment", "settle_held_refund"]
+__all__ = ["apply_refund", "refund_payment", "settle_held_refund", "submit_refund"]
+
+# A keyless request that YooKassa refused may be asked again: each new attempt is a new request (with
+# its own Idempotence-Key), at most this many times per amount.
+KEYLESS_ATTEMPTS = 20
 
 
 def refund_payment(
@@ -57,7 +66,8 @@ def refund_payment(
 
     Without an ``Idempotency-Key`` the key is derived from the amount asked for, so a repeated click
     or a retry after a timeout reaches the same refund; a second refund of the same amount needs its
-    own key.
+    own key. A keyless request that YooKassa refused is not replayed as that refusal: asking again is
+    a new attempt (the refusal may have been passing, e.g. the amount left changed meanwhile).
     """
     moment = now or utc_now()
     key = idempotency_key if idempotency_key is not None else _derived_key(amount)
@@ -65,17 +75,14 @@ def refund_payment(
         raise ValidationFailed(
             details=[{"field": "Idempotency-Key", "problem": "1-64 characters: letters, digits, _ . : -"}]
         )
-    request_id = hashlib.sha256(f"{payment_id}\n{key}".encode()).hexdigest()[:32]
-    # The hash of the request body as it was first hashed ({"amount":N} / {"amount":null}): stable
-    # across releases, so a request retried over a deploy is still the same request.
-    request_hash = hashlib.sha256(json.dumps({"amount": amount}, separators=(",", ":")).encode()).hexdigest()
+    request_hash = refund_request_hash(amount)
     logger.info("refund requested", extra={"paymentId": payment_id, "requestedBy": requested_by})
 
     def hold() -> tuple[Payment, RefundRequest]:
         payment = store.get_payment(payment_id)
         if payment is None:
             raise NotFound("Payment not found")
-        existing = store.get_refund_request(payment_id, request_id)
+        request_id, existing = _request_of(store, payment_id, key, retry_refused=idempotency_key is None)
         if existing is not None:
             if existing.request_hash != request_hash:
                 raise IdempotencyKeyReused()
@@ -85,7 +92,7 @@ def refund_payment(
         return held, request
 
     payment, request = retry_on_conflict(hold)
-    return _submit(store, yookassa, payment, request, moment)
+    return submit_refund(store, yookassa, payment, request, moment)
 
 
 def settle_held_refund(
@@ -134,9 +141,23 @@ def _derived_key(amount: Kopecks | None) -> str:
     return f"amount-{amount}" if amount is not None else "amount-rest"
 
 
-def _submit(
+def _request_of(
+    store: RefundStore, payment_id: str, key: str, *, retry_refused: bool
+) -> tuple[str, RefundRequest | None]:
+    """The request this key names: its id and, if made before, the request. With ``retry_refused`` a
+    request YooKassa refused names the next attempt instead (``<key>#2``, ``<key>#3``...)."""
+    for attempt in range(1, KEYLESS_ATTEMPTS + 1):
+        request_id = refund_request_id(payment_id, key if attempt == 1 else f"{key}#{attempt}")
+        existing = store.get_refund_request(payment_id, request_id)
+        if existing is None or not (retry_refused and existing.state is RefundState.CANCELED):
+            return request_id, existing
+    raise ProviderError("YooKassa refused this refund too many times; check the payment in its dashboard")
+
+
+def submit_refund(
     store: RefundStore, yookassa: YooKassa, payment: Payment, request: RefundRequest, now: datetime
 ) -> RefundAccepted:
+    """Ask YooKassa for the refund a request holds (or read it, if it was made), and apply its answer."""
     if request.state is RefundState.FAILED:
         raise ProviderTimeout("This refund's outcome is unknown; check it in YooKassa's dashboard")
     if request.state is RefundState.CANCELED:

@@ -4,8 +4,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from payments.domain import Caller, Payment, PaymentStatus, PaymentType, utc_now
-from payments.errors import NotFound, PaymentsError
-from payments.observability import logger
+from payments.errors import NotFound, PaymentsError, ProviderNotFound
+from payments.observability import count, logger
 from payments.ports import PaymentReader, StatusStore, YooKassa
 from payments.services.sync import apply_provider_payment
 from payments.settings import Settings
@@ -51,8 +51,14 @@ def get_payment_status(
         checked_before = moment - timedelta(seconds=settings.provider_refresh_interval_seconds)
         if not store.claim_provider_check(payment.payment_id, moment, checked_before):
             return payment  # another poll asked YooKassa moments ago
-        fetched = yookassa().with_budget(POLL_REFRESH_BUDGET_SECONDS).get_payment(payment.yookassa_id)
-        return apply_provider_payment(store, payment, fetched, moment).payment
+        client = yookassa().with_budget(POLL_REFRESH_BUDGET_SECONDS)
+        fetched = client.get_payment(payment.yookassa_id)
+        return apply_provider_payment(store, client, payment, fetched, moment).payment
+    except ProviderNotFound:
+        # YooKassa made it, so a 404 is the wrong shop or URL: never a reason to close it.
+        logger.error("YooKassa does not know a payment it created", extra={"paymentId": payment.payment_id})
+        count("ProviderNotFound")
+        return payment
     except PaymentsError as exc:
         logger.warning(
             "poll could not refresh the payment from YooKassa",

@@ -1,24 +1,31 @@
 """Applying what YooKassa says about a payment: the one code path of the webhook, the reconciler, stale
-polls and refused creates.
+polls and creates.
 
 The caller fetched the payment from YooKassa itself (never trusting a notification body). Here we check
 that the fetched object really is our payment, let the domain decide (``settle``) and write what it
 decided in one conditional write. Losing that write means someone moved the payment meanwhile: read
 again and decide again, so duplicates racing each other end as no-ops.
+
+Then what the decision asks of YooKassa: a held two-stage payment is captured (still deliverable) or
+canceled (not); money that arrived for something that can no longer be delivered is refunded in full
+(the refund was reserved in the same write as the payment, so the reconciler finishes it if this
+attempt cannot).
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from payments.domain import Changes, Payment, PaymentStatus, PaymentType, ProviderPayment
-from payments.domain.payments import Subject, attach_provider_payment
-from payments.domain.settlement import Concern, Settlement, SyncOutcome, mismatch_reason, needs_subject, settle
-from payments.errors import ConcurrentUpdate
+from payments.domain import Changes, Payment, PaymentStatus, ProviderPayment, ProviderStatus
+from payments.domain.payments import attach_provider_payment
+from payments.domain.settlement import Hold, Settlement, SyncOutcome, mismatch_reason, needs_subject, settle
+from payments.errors import ConcurrentUpdate, ProviderError, ProviderNotFound, ProviderTimeout
 from payments.observability import count, logger
-from payments.ports import PaymentReader, SyncStore
+from payments.ports import SyncStore, YooKassa
 from payments.services.conflicts import retry_on_conflict
+from payments.services.reads import reread, subject_of
+from payments.services.refunds import submit_refund
 
-__all__ = ["SyncOutcome", "SyncResult", "apply_provider_payment", "reread", "subject_of"]
+__all__ = ["SyncOutcome", "SyncResult", "apply_provider_payment"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +36,7 @@ class SyncResult:
 
 
 def apply_provider_payment(
-    store: SyncStore, payment: Payment, fetched: ProviderPayment, now: datetime
+    store: SyncStore, yookassa: YooKassa, payment: Payment, fetched: ProviderPayment, now: datetime
 ) -> SyncResult:
     """Bring ``payment`` to what YooKassa's ``fetched`` object says, forward only, at most once."""
     reason = mismatch_reason(payment, fetched)
@@ -41,7 +48,7 @@ def apply_provider_payment(
         return SyncResult(payment, SyncOutcome.MISMATCH, reason)
     first = [payment]  # the caller's read serves the first round; later rounds read afresh
 
-    def attempt() -> SyncResult:
+    def attempt() -> Settlement:
         current = first.pop() if first else reread(store, payment.payment_id)
         attached = attach_provider_payment(current, fetched.id, fetched.confirmation_url, now)
         if attached is not None:  # our create never learnt YooKassa's answer; the object is ours
@@ -52,26 +59,73 @@ def apply_provider_payment(
         if settlement.changes:
             store.commit(settlement.changes)
         _report(settlement, fetched)
-        return SyncResult(settlement.payment, settlement.outcome, settlement.why)
+        return settlement
 
     try:
-        return retry_on_conflict(attempt)
+        settlement = retry_on_conflict(attempt)
     except ConcurrentUpdate:
         logger.warning("payment kept changing under us", extra={"paymentId": payment.payment_id})
         raise
+    if settlement.hold is not None:
+        return _finish_hold(store, yookassa, settlement, now)
+    if settlement.refund is not None:
+        return _give_back(store, yookassa, settlement, now)
+    return SyncResult(settlement.payment, settlement.outcome, settlement.why)
 
 
-def subject_of(store: SyncStore, payment: Payment) -> Subject | None:
-    """The payment's order or subscription as it is now (``None`` if it vanished: never expected)."""
-    if payment.type is PaymentType.ORDER:
-        return store.get_order(payment.subject_id)
-    return store.get_subscription(payment.subject_id)
+def _finish_hold(store: SyncStore, yookassa: YooKassa, held: Settlement, now: datetime) -> SyncResult:
+    """Capture a held two-stage payment that can still be delivered, cancel one that cannot; then apply
+    YooKassa's answer through the same path (paid, or canceled: nobody charged)."""
+    payment = held.payment
+    assert payment.yookassa_id is not None
+    try:
+        if held.hold is Hold.CAPTURE:
+            answer = yookassa.capture_payment(payment)
+        else:
+            logger.info(
+                "releasing a held payment",
+                extra={"paymentId": payment.payment_id, "concern": str(held.concern)},
+            )
+            count("HoldCanceled", reason=str(held.concern))
+            answer = yookassa.cancel_payment(payment)
+    except ProviderNotFound:
+        raise
+    except ProviderError:
+        # It moved on meanwhile (captured by a retry, expired): apply what it is now.
+        answer = yookassa.get_payment(payment.yookassa_id)
+    if answer.status is ProviderStatus.WAITING_FOR_CAPTURE:
+        raise ProviderTimeout("YooKassa still holds the payment; the next notification or run finishes it")
+    return apply_provider_payment(store, yookassa, payment, answer, now)
 
 
-def reread(store: PaymentReader, payment_id: str) -> Payment:
-    payment = store.get_payment(payment_id)
-    assert payment is not None  # payments are never deleted
-    return payment
+def _give_back(store: SyncStore, yookassa: YooKassa, paid: Settlement, now: datetime) -> SyncResult:
+    """Refund money that could not buy its subject. The refund is already reserved (durably, with the
+    payment), so a failure here is finished by the reconciler; only a refusal needs a human."""
+    assert paid.refund is not None
+    payment = paid.payment
+    count("AutoRefund", reason=str(paid.concern))
+    logger.warning(
+        "refunding a payment that can no longer be delivered",
+        extra={"paymentId": payment.payment_id, "concern": str(paid.concern)},
+    )
+    try:
+        submit_refund(store, yookassa, payment, paid.refund, now)
+    except ProviderTimeout:
+        logger.warning(
+            "automatic refund outcome unknown; the reconciler asks again",
+            extra={"paymentId": payment.payment_id},
+        )
+    except ProviderError as exc:
+        logger.error(
+            "YooKassa refused an automatic refund: refund it by hand",
+            extra={"paymentId": payment.payment_id, "provider_code": exc.provider_code},
+        )
+        count("AutoRefundFailed")
+    return SyncResult(reread(store, payment.payment_id), paid.outcome, paid.why)
+
+
+def _ids(payment: Payment) -> dict[str, str]:
+    return {"paymentId": payment.payment_id}
 
 
 def _report(settlement: Settlement, fetched: ProviderPayment) -> None:
@@ -94,8 +148,6 @@ def _report(settlement: Settlement, fetched: ProviderPayment) -> None:
     if payment.status in (PaymentStatus.PAID, PaymentStatus.SUCCESS):
         count("PaymentSucceeded")
         logger.info("payment succeeded", extra={"paymentId": payment.payment_id, "yookassaId": fetched.id})
-        if settlement.concern is not None:
-            _report_concern(payment, settlement.concern)
         return
     count("PaymentFailed" if payment.status is PaymentStatus.FAILED else "PaymentCanceled")
     logger.info(
@@ -106,16 +158,3 @@ def _report(settlement: Settlement, fetched: ProviderPayment) -> None:
             "reason": fetched.cancellation_reason,
         },
     )
-
-
-def _report_concern(payment: Payment, concern: Concern) -> None:
-    """Money that does not pay its subject as it stands: a human refunds or settles it."""
-    extra = {"paymentId": payment.payment_id, "subjectId": payment.subject_id, "concern": str(concern)}
-    if concern is Concern.ORDER_CHANGED:
-        logger.error("paid payment no longer matches its order (price or owner changed)", extra=extra)
-        count("DuplicateOrderPayment", reason="order_changed")
-    elif concern is Concern.ORDER_PAID_BY_ANOTHER:
-        logger.error("order already paid by another payment; this one needs a refund", extra=extra)
-        count("DuplicateOrderPayment")
-    else:
-        logger.error("the paid payment's order or subscription is missing or already extended", extra=extra)

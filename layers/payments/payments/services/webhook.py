@@ -102,7 +102,7 @@ def _payment_notification(
         logger.info("notified payment is not ours", extra={"yookassaId": fetched.id})
         return WebhookResult("unknown_payment", fetched_status=str(fetched.status))
     bind(paymentId=payment.payment_id, yookassaId=fetched.id)
-    result = apply_provider_payment(store, payment, fetched, now)
+    result = apply_provider_payment(store, client, payment, fetched, now)
     if result.outcome is SyncOutcome.MISMATCH:
         _rejected(f"mismatch_{result.reason}")
         return WebhookResult(f"mismatch:{result.reason}", payment.payment_id, str(fetched.status))
@@ -130,7 +130,7 @@ def _refund_notification(store: WebhookStore, client: YooKassa, object_id: str, 
     if payment.status is PaymentStatus.PENDING:
         # The refund overtook the payment's own notification (lost or reordered). A refunded payment
         # was paid: settle it first, so the order / subscription side effect happens exactly once.
-        synced = apply_provider_payment(store, payment, client.get_payment(refund.payment_id), now)
+        synced = apply_provider_payment(store, client, payment, client.get_payment(refund.payment_id), now)
         payment = synced.payment
     if payment.status not in SETTLED_STATUSES:
         logger.warning(

@@ -21,7 +21,14 @@ from requests.adapters import HTTPAdapter
 
 from payments.domain import Payment, ProviderPayment, ProviderRefund, RefundRequest
 from payments.errors import ProviderError, ProviderNotFound, ProviderTimeout
-from payments.yookassa.wire import JsonObject, payment_body, read_payment, read_refund, refund_body
+from payments.yookassa.wire import (
+    JsonObject,
+    capture_body,
+    payment_body,
+    read_payment,
+    read_refund,
+    refund_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +101,16 @@ class YooKassaClient:
 
     def get_payment(self, yookassa_id: str) -> ProviderPayment:
         return read_payment(self._request("GET", f"/payments/{yookassa_id}"))
+
+    def capture_payment(self, payment: Payment) -> ProviderPayment:
+        """Take the money of a held two-stage payment: captured once, whatever the retries."""
+        path = f"/payments/{payment.yookassa_id}/capture"
+        return read_payment(self._request("POST", path, capture_body(payment), payment.capture_key()))
+
+    def cancel_payment(self, payment: Payment) -> ProviderPayment:
+        """Release the money of a held two-stage payment (no body, as YooKassa expects)."""
+        path = f"/payments/{payment.yookassa_id}/cancel"
+        return read_payment(self._request("POST", path, None, payment.cancel_key()))
 
     def create_refund(self, payment: Payment, request: RefundRequest) -> ProviderRefund:
         """YooKassa's refund for our ``request``: made once, whatever the retries (its own key)."""

@@ -23,15 +23,20 @@ JsonObject = dict[str, Any]
 
 
 def payment_body(payment: Payment, return_url: str) -> JsonObject:
-    """``POST /payments``: a one-stage payment of our record, redirecting the customer to
-    ``return_url``. The metadata names our ids, so a fetched payment proves whose it is."""
+    """``POST /payments``: a payment of our record (two-stage when its ``capture`` is off), redirecting
+    the customer to ``return_url``. The metadata names our ids, so a fetched payment proves whose it is."""
     return {
         "amount": _amount(payment.amount),
-        "capture": True,
+        "capture": payment.capture,
         "confirmation": {"type": "redirect", "return_url": return_url},
         "description": payment.description,
         "metadata": provider_metadata(payment),
     }
+
+
+def capture_body(payment: Payment) -> JsonObject:
+    """``POST /payments/{id}/capture``: all of it (partial captures are not ours to make)."""
+    return {"amount": _amount(payment.amount)}
 
 
 def refund_body(payment: Payment, request: RefundRequest) -> JsonObject:

@@ -1,0 +1,19 @@
+"""Reads every use case shares: a payment that must exist, and a payment's order or subscription."""
+
+from payments.domain import Payment, PaymentType
+from payments.domain.delivery import Subject
+from payments.ports import PaymentReader, SyncStore
+
+
+def reread(store: PaymentReader, payment_id: str) -> Payment:
+    """The payment as stored now (after losing a race): payments are never deleted."""
+    payment = store.get_payment(payment_id)
+    assert payment is not None
+    return payment
+
+
+def subject_of(store: SyncStore, payment: Payment) -> Subject | None:
+    """The payment's order or subscription as it is now (``None`` if it vanished: never expected)."""
+    if payment.type is PaymentType.ORDER:
+        return store.get_order(payment.subject_id)
+    return store.get_subscription(payment.subject_id)
