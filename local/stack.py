@@ -74,6 +74,12 @@ def uses_real_yookassa(environ: Mapping[str, str] = os.environ) -> bool:
     return has_credentials and urlsplit(api_url).hostname not in LOCAL_HOSTS
 
 
+def sandbox_fiscalization(environ: Mapping[str, str] = os.environ) -> bool:
+    """``SANDBOX_FISCALIZATION=1``: the sandbox wants a 54-FZ receipt with every payment, as a shop with
+    fiscalisation on does (``1``/``true``/``yes``/``on``; anything else, or unset, is off)."""
+    return environ.get("SANDBOX_FISCALIZATION", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def allowed_networks() -> str:
     """YooKassa's published list as the template deploys it, plus loopback: local mode only."""
     default = load()["Parameters"]["WebhookAllowedNetworks"]["Default"]
@@ -197,7 +203,10 @@ class LocalStack:
             webhook_urls=webhook_urls,
             shop_id=SANDBOX_SHOP_ID,
             secret_key=SANDBOX_SECRET_KEY,
+            fiscalization=sandbox_fiscalization(self.environ),
         )
+        if self.sandbox.engine.fiscalization:
+            log.info("the YooKassa sandbox wants a 54-FZ receipt with every payment (SANDBOX_FISCALIZATION)")
         self.yookassa_api_url = self.sandbox.api_url
 
     def configure_environment(self, frontend_url: str) -> None:

@@ -20,6 +20,7 @@ from payments.domain import (
     ProviderStatus,
     RefundRequest,
 )
+from payments.domain.receipts import Receipt
 from payments.errors import ProviderError, ProviderNotFound, ProviderTimeout
 from payments.money import CURRENCY
 
@@ -30,6 +31,8 @@ class FakeYooKassa:
     refunds: dict[str, ProviderRefund] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)  # Idempotence-Key -> the object it made
     two_stage: dict[str, bool] = field(default_factory=dict)  # payment id -> created with capture: false
+    receipts: dict[str, tuple[str, Receipt]] = field(default_factory=dict)  # receipt id -> (payment, receipt)
+    fiscalization: bool = False
     calls: list[tuple[str, str | None]] = field(default_factory=list)  # (operation, Idempotence-Key)
     failures: list[Exception | str] = field(default_factory=list)  # next calls' faults, in order
     budget: float = 20.0
@@ -119,6 +122,16 @@ class FakeYooKassa:
         if refund_id not in self.refunds:
             raise ProviderNotFound(http_status=404, provider_code="not_found")
         return self.refunds[refund_id]
+
+    def create_receipt(self, payment: Payment, receipt: Receipt, idempotence_key: str) -> str:
+        self._fault("create_receipt", idempotence_key, raise_after=False)
+        if idempotence_key not in self.keys:
+            receipt_id = str(uuid.uuid4())
+            self.receipts[receipt_id], self.keys[idempotence_key] = (payment.payment_id, receipt), receipt_id
+        return self.keys[idempotence_key]
+
+    def fiscalization_enabled(self) -> bool:
+        return self.fiscalization
 
     def check_credentials(self) -> bool:
         return True

@@ -1,4 +1,5 @@
-"""PUT /admin/orders/{orderId}: the app records an order's owner and price (scope payments/admin)."""
+"""PUT /admin/orders/{orderId}: the app records an order's owner and price, and its 54-FZ receipt lines
+and VAT code (scope payments/admin)."""
 
 from typing import Annotated, Any
 
@@ -16,7 +17,8 @@ app = make_resolver()
 @app.put("/admin/orders/<orderId>", responses=answers(OrderView, 401, 403, 409))
 def put(orderId: Annotated[SafeId, Path()], body: PutOrderRequest) -> Response[Any]:
     caller_of(app, ADMIN_SCOPE)
-    return json_response(put_order(runtime.store(), orderId, body))
+    settings = runtime.settings()
+    return json_response(put_order(runtime.store(), orderId, body, settings.default_vat_code))
 
 
 handler: Any = http_handler(app)

@@ -1,4 +1,5 @@
-"""PUT /admin/plans/{planId}: the app records a plan's monthly and yearly prices (scope payments/admin)."""
+"""PUT /admin/plans/{planId}: the app records a plan's monthly and yearly prices and the 54-FZ VAT code
+of its periods (scope payments/admin)."""
 
 from typing import Annotated, Any
 

@@ -1,4 +1,5 @@
-"""GET /health: is the table reachable and are YooKassa credentials configured (never the secrets)."""
+"""GET /health: is the table reachable, are YooKassa credentials configured, and do the service's 54-FZ
+receipts (RECEIPTS) agree with the shop's fiscalisation (YooKassa's /me, cached) — never the secrets."""
 
 from typing import Any
 
@@ -14,7 +15,9 @@ app = make_resolver()
 
 @app.get("/health", responses=answers(HealthView, 503))
 def health() -> Response[Any]:
-    view = check_health(runtime.store(), runtime.settings(), runtime.credentials_configured())
+    configured = runtime.credentials_configured()
+    fiscalization = runtime.shop_fiscalization() if configured else "unknown"
+    view = check_health(runtime.store(), runtime.settings(), configured, fiscalization)
     return json_response(view, 200 if view.status == "ok" else 503)
 
 

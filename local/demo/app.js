@@ -1,7 +1,7 @@
 // The demo home page: sign in as a demo user, list their orders and plans, start a payment.
 "use strict";
 
-const ORDER_STATUS = { new: "Ожидает оплаты", paid: "Оплачен" };
+const ORDER_STATUS = { new: "Ожидает оплаты", paid: "Оплачен", completed: "Выполнен" };
 const SUBSCRIPTION_STATUS = {
   pending: "Ожидает оплаты",
   active: "Активна",
@@ -10,6 +10,49 @@ const SUBSCRIPTION_STATUS = {
 };
 const PERIOD = { monthly: "мес", yearly: "год" };
 const USER_NAMES = { alice: "Алиса", bob: "Боб" };
+const RECEIPT_EMAIL_KEY = "receiptEmail";
+
+// 54-FZ receipts: GET /health says whether the service sends them (RECEIPTS=on). Then every payment needs
+// a contact for its receipt: the token's email claim, or the email the customer types here, sent as
+// `customer.email` in the create body. Asked once per page load.
+let receiptsOnce = null;
+
+function receiptsOn() {
+  if (!receiptsOnce) {
+    receiptsOnce = fetch("/health")
+      .then((response) => response.json())
+      .then((health) => health.receipts === "on")
+      .catch(() => false);
+  }
+  return receiptsOnce;
+}
+
+function tokenEmail() {
+  const claims = tokenClaims(getToken() || "");
+  return claims && typeof claims.email === "string" && claims.email ? claims.email : null;
+}
+
+// Whether the email field is shown: receipts on and no email in the token.
+async function needsReceiptEmail() {
+  return (await receiptsOn()) && !tokenEmail();
+}
+
+// The create body's `customer`, or null when none is needed; undefined when one is needed but missing.
+async function receiptCustomer() {
+  if (!(await needsReceiptEmail())) {
+    return null;
+  }
+  const input = document.getElementById("receipt-email");
+  const email = input.value.trim();
+  const valid = email !== "" && input.checkValidity();
+  input.classList.toggle("invalid", !valid);
+  if (!valid) {
+    input.focus();
+    return undefined;
+  }
+  localStorage.setItem(RECEIPT_EMAIL_KEY, email);
+  return { email };
+}
 
 function showAlert(message) {
   const alert = document.getElementById("alert");
@@ -41,9 +84,14 @@ function signOut() {
 // The product's flow: create the payment, then send the browser to YooKassa's page.
 async function startPayment(button, path, body) {
   showAlert("");
+  const customer = await receiptCustomer();
+  if (customer === undefined) {
+    showAlert("Укажите email для чека: по закону (54-ФЗ) чек об оплате отправляется покупателю.");
+    return;
+  }
   button.disabled = true;
   try {
-    const { paymentUrl } = await api(path, { method: "POST", body });
+    const { paymentUrl } = await api(path, { method: "POST", body: customer ? { ...body, customer } : body });
     window.location = paymentUrl;
   } catch (error) {
     button.disabled = false;
@@ -58,7 +106,7 @@ async function startPayment(button, path, body) {
 }
 
 function orderRow(order) {
-  const paid = order.status === "paid";
+  const paid = order.status === "paid" || order.status === "completed";
   const side = el(
     "div",
     { class: "row-side" },
@@ -136,6 +184,12 @@ async function render() {
     return;
   }
   document.getElementById("who-name").textContent = `${USER_NAMES[user] || user} (${user})`;
+  const askEmail = await needsReceiptEmail();
+  document.getElementById("receipt-contact").classList.toggle("hidden", !askEmail);
+  const emailInput = document.getElementById("receipt-email");
+  if (askEmail && !emailInput.value) {
+    emailInput.value = localStorage.getItem(RECEIPT_EMAIL_KEY) || "";
+  }
   const response = await fetch(`/_local/demo-data?user=${encodeURIComponent(user)}`);
   if (!response.ok) {
     showAlert("Не удалось загрузить данные: " + response.status);

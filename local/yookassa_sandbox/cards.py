@@ -86,9 +86,10 @@ def outcome_for(number: str) -> CardOutcome:
 
 
 def card_brand(number: str) -> str:
-    """``card_type`` as YooKassa reports it (values of the SDK's ``CardType``)."""
+    """``card_type`` as YooKassa reports it: its documentation and PHP SDK spell Mir ``"Mir"`` (the
+    Python SDK's ``CardType.MIR`` says ``"MIR"``, which YooKassa does not send); the others as ``CardType``."""
     if number.startswith(("2200", "2201", "2202", "2203", "2204")):
-        return "MIR"
+        return "Mir"
     if number.startswith("4"):
         return "Visa"
     if number[:2] in {"51", "52", "53", "54", "55"} or number.startswith(("22", "23", "24", "25", "26", "27")):

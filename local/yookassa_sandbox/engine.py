@@ -21,11 +21,11 @@ from .cards import CANCELLATION_PARTIES, CANCELLATION_REASONS, card_brand, outco
 from .clock import Clock, format_ms
 from .errors import ApiError, invalid_request, not_found
 from .money import commission, format_kopecks
+from .receipts import parse_receipt, parse_receipt_request
 from .validation import REFUND_DESCRIPTION_MAX as _REFUND_DESCRIPTION_MAX
 from .validation import (
     ListQuery,
     check_card_limits,
-    check_receipt,
     encode_cursor,
     parse_amount,
     parse_description,
@@ -39,6 +39,10 @@ __all__ = ["CHECKOUT_PATH", "Engine", "PaymentOutcome"]
 CHECKOUT_PATH = "/checkout/payments/v2/contract"
 PAYMENT_STATUSES = frozenset({"pending", "waiting_for_capture", "succeeded", "canceled"})
 REFUND_STATUSES = frozenset({"pending", "succeeded", "canceled"})
+RECEIPT_STATUSES = frozenset({"pending", "succeeded", "canceled"})
+# A receipt is registered this long (emulated) after it is sent: "pending" first, then "succeeded".
+RECEIPT_REGISTRATION_MS = 2000
+FISCAL_STORAGE_NUMBER = "9999078900012345"  # the emulated register's fiscal storage (16 digits)
 HOLD_SECONDS = 7 * 24 * 3600
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 IDEMPOTENCE_KEY_MAX = 64
@@ -88,6 +92,8 @@ class Engine:
         self._lock = threading.RLock()
         self._payments: dict[str, Record] = {}
         self._refunds: dict[str, Record] = {}
+        self._receipts: dict[str, Record] = {}
+        self._registrations: list[tuple[int, str]] = []  # (due_ms, receipt id): pending registrations
         self._saved: dict[str, Record] = {}
         self._idempotency: dict[str, Record] = {}
         self._expiry: list[tuple[int, str]] = []
@@ -126,6 +132,7 @@ class Engine:
 
     def get_refund(self, refund_id: str) -> dict[str, Any]:
         with self._lock:
+            self._run_expiry()
             refund = self._refunds.get(refund_id)
             if refund is None:
                 raise not_found("Refund not found or access denied")
@@ -150,6 +157,7 @@ class Engine:
     def list_refunds(self, query: dict[str, str]) -> dict[str, Any]:
         parsed = parse_list_query(query, REFUND_STATUSES, ("created_at",), True)
         with self._lock:
+            self._run_expiry()
 
             def accepts(r: Record) -> bool:
                 return (
@@ -159,6 +167,41 @@ class Engine:
                 )
 
             return self._page(list(self._refunds.values()), parsed, accepts, self.refund_json)
+
+    def get_receipt(self, receipt_id: str) -> dict[str, Any]:
+        with self._lock:
+            self._run_expiry()
+            receipt = self._receipts.get(receipt_id)
+            if receipt is None:
+                raise not_found("Receipt not found or access denied")
+            return self.receipt_json(receipt)
+
+    def list_receipts(self, query: dict[str, str]) -> dict[str, Any]:
+        """``GET /v3/receipts`` by ``payment_id``, ``refund_id``, ``status``, ``created_at.*``; paged."""
+        parsed = parse_list_query(query, RECEIPT_STATUSES, ("created_at",), True)
+        refund_id = query.get("refund_id")
+        with self._lock:
+            self._run_expiry()
+
+            def accepts(r: Record) -> bool:
+                return (
+                    (parsed.status is None or r["status"] == parsed.status)
+                    and (parsed.payment_id is None or r["payment_id"] == parsed.payment_id)
+                    and (refund_id is None or r.get("refund_id") == refund_id)
+                    and parsed.accepts_time("created_at", r["created_ms"])
+                )
+
+            return self._page(list(self._receipts.values()), parsed, accepts, self.receipt_json)
+
+    def receipts_of(self, payment_id: str | None) -> list[dict[str, Any]]:
+        """The receipts of a payment (payment, refund, settlement), oldest first; every one without an id."""
+        with self._lock:
+            self._run_expiry()
+            return [
+                self.receipt_json(receipt)
+                for receipt in self._receipts.values()
+                if payment_id is None or receipt["payment_id"] == payment_id
+            ]
 
     @staticmethod
     def _page(
@@ -184,16 +227,16 @@ class Engine:
         return out
 
     def me(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "account_id": self.shop_id,
             "test": True,
             "fiscalization_enabled": self.fiscalization,
-            "fiscalization": {"enabled": self.fiscalization, "provider": "yoo_receipt"}
-            if self.fiscalization
-            else {"enabled": False},
-            "payment_methods": ["bank_card"],
-            "status": "enabled",
         }
+        if self.fiscalization:  # omitted when off: clients (aioyookassa) want a provider with the object
+            out["fiscalization"] = {"enabled": True, "provider": "yoo_receipt"}
+        out["payment_methods"] = ["bank_card"]
+        out["status"] = "enabled"
+        return out
 
     # =========================================================================== operations
     def op_create_payment(self, body: Any) -> tuple[str, str]:
@@ -246,8 +289,9 @@ class Engine:
             saved = self._saved[method_id]
         else:
             return_url, enforce = _parse_confirmation(confirmation)
-        if self.fiscalization:
-            check_receipt(body.get("receipt"), amount)
+        receipt: Record | None = None
+        if self.fiscalization or body.get("receipt") is not None:  # YooKassa checks a receipt it is given
+            receipt = parse_receipt(body.get("receipt"), amount, "payment amount")
 
         now = self.clock.now_ms()
         payment: Record = {
@@ -269,8 +313,8 @@ class Engine:
         ):
             if value is not None:
                 payment[name] = value
-        if self.fiscalization:
-            payment["receipt"] = True
+        if receipt is not None:
+            payment["receipt"] = receipt  # registered once the payment succeeds
         if method_data is not None:
             payment["payment_method"] = _unpaid_method(payment["id"])
         self._payments[payment["id"]] = payment
@@ -303,8 +347,10 @@ class Engine:
                 amount = parse_amount(body["amount"])
                 if amount > payment["amount"]:
                     raise invalid_request("Illegal amount for capture", "amount.value")
-            if self.fiscalization and (amount != payment["amount"] or body.get("receipt") is not None):
-                check_receipt(body.get("receipt"), amount)
+            with_receipts = self.fiscalization or isinstance(payment.get("receipt"), dict)
+            if body.get("receipt") is not None or (with_receipts and amount != payment["amount"]):
+                # a partial capture needs a receipt for the captured amount: it replaces the payment's
+                payment["receipt"] = parse_receipt(body.get("receipt"), amount, "capture amount")
             self._succeed(payment, amount)
             return "payment", payment_id
 
@@ -343,8 +389,9 @@ class Engine:
             raise invalid_request(
                 f"Refund sum exceeded. Amount available for refund: {format_kopecks(left)} RUB", "amount.value"
             )
-        if self.fiscalization and body.get("receipt") is not None:
-            check_receipt(body["receipt"], amount)
+        receipt: Record | None = None
+        if self.fiscalization or body.get("receipt") is not None:
+            receipt = parse_receipt(body.get("receipt"), amount, "refund amount")
         refund: Record = {
             "id": self._new_id("0016", self._refunds),
             "seq": self._next_seq(),
@@ -359,8 +406,37 @@ class Engine:
             refund["metadata"] = metadata
         self._refunds[refund["id"]] = refund
         payment["refunded"] += amount
+        if receipt is not None:
+            refund["receipt_id"] = self._register(receipt, "refund", payment_id, refund_id=refund["id"])["id"]
         self.dispatcher.publish("refund.succeeded", self.refund_json(refund))
         return "refund", refund["id"]
+
+    def op_create_receipt(self, body: Any) -> tuple[str, str]:
+        """``POST /v3/receipts``: e.g. the settlement receipt of a prepaid payment (``type: payment``,
+        ``settlements: [{type: prepayment, amount}]``), for a succeeded payment or an existing refund."""
+        parsed = parse_receipt_request(body)
+        refund_id = parsed.pop("refund_id", None)
+        payment_id = parsed.pop("payment_id", None)
+        if refund_id is not None:
+            refund = self._refunds.get(refund_id)
+            if refund is None:
+                raise invalid_request("Refund doesn't exist or access denied", "refund_id")
+            if payment_id is not None and payment_id != refund["payment_id"]:
+                raise invalid_request("The refund belongs to another payment", "payment_id")
+            payment_id = refund["payment_id"]
+        assert payment_id is not None  # parse_receipt_request demands one
+        payment = self._payments.get(payment_id)
+        if payment is None:
+            raise invalid_request("Payment doesn't exist or access denied", "payment_id")
+        if payment["status"] != "succeeded":
+            raise invalid_request(
+                f"Receipt can not be created for a payment in status {payment['status']}: "
+                "the payment must be succeeded",
+                "payment_id",
+            )
+        kind = parsed.pop("type")
+        receipt = self._register(parsed, kind, payment_id, refund_id=refund_id)
+        return "receipt", receipt["id"]
 
     # =========================================================================== helpers (/sandbox)
     def helper_succeed(self, payment_id: str, card_number: str | None) -> dict[str, Any]:
@@ -418,6 +494,7 @@ class Engine:
         with self._lock:
             self.clock.advance(seconds)
             self._expire_due()
+            self._register_due()
             self._save()  # the clock's offset is part of the state
 
     def tick(self) -> None:
@@ -429,6 +506,8 @@ class Engine:
         with self._lock:
             self._payments.clear()
             self._refunds.clear()
+            self._receipts.clear()
+            self._registrations.clear()
             self._saved.clear()
             self._idempotency.clear()
             self._expiry.clear()
@@ -443,6 +522,7 @@ class Engine:
             return {
                 "payments": len(self._payments),
                 "refunds": len(self._refunds),
+                "receipts": len(self._receipts),
                 "savedPaymentMethods": len(self._saved),
                 "idempotenceKeys": len(self._idempotency),
             }
@@ -584,6 +664,8 @@ class Engine:
         payment["amount"] = amount
         payment["captured_ms"] = self.clock.now_ms()
         payment.pop("expires_ms", None)
+        if isinstance(payment.get("receipt"), dict):  # the receipt goes to the register once the money is in
+            payment["receipt_id"] = self._register(payment["receipt"], "payment", payment["id"])["id"]
         self.dispatcher.publish("payment.succeeded", self.payment_json(payment))
 
     def _decline(self, payment: Record, card: Record, party: str, reason: str) -> None:
@@ -610,8 +692,45 @@ class Engine:
                 payment["payment_method"]["status"] = "active"
         self.dispatcher.publish("payment.canceled", self.payment_json(payment))
 
+    def _register(self, data: Record, kind: str, payment_id: str, refund_id: str | None = None) -> Record:
+        """A receipt sent to the (emulated) register: ``pending`` now, ``succeeded`` a little later."""
+        now = self.clock.now_ms()
+        receipt: Record = {
+            "id": "rt-" + self._new_id("0019", self._receipts, prefix="rt-"),
+            "seq": self._next_seq(),
+            "type": kind,
+            "payment_id": payment_id,
+            "status": "pending",
+            "created_ms": now,
+            "due_ms": now + RECEIPT_REGISTRATION_MS,
+            **_copy(data),
+        }
+        if refund_id is not None:
+            receipt["refund_id"] = refund_id
+        self._receipts[receipt["id"]] = receipt
+        heapq.heappush(self._registrations, (receipt["due_ms"], receipt["id"]))
+        return receipt
+
+    def _register_due(self) -> bool:
+        now = self.clock.now_ms()
+        changed = False
+        while self._registrations and self._registrations[0][0] <= now:
+            due, receipt_id = heapq.heappop(self._registrations)
+            receipt = self._receipts.get(receipt_id)
+            if receipt is None or receipt["status"] != "pending":
+                continue
+            receipt["status"] = "succeeded"
+            receipt["registered_ms"] = due
+            receipt["fiscal_document_number"] = str(receipt["seq"])
+            receipt["fiscal_attribute"] = str(1_000_000_000 + secrets.randbelow(9_000_000_000))
+            receipt["fiscal_provider_id"] = secrets.token_hex(16)
+            changed = True
+        return changed
+
     def _run_expiry(self) -> None:
-        if self._expire_due():
+        """Due expiries and receipt registrations: on every access and on every tick."""
+        expired = self._expire_due()
+        if self._register_due() or expired:
             self._save()
 
     def _expire_due(self) -> bool:
@@ -662,9 +781,7 @@ class Engine:
         out["paid"] = status in {"waiting_for_capture", "succeeded"}
         out["refundable"] = status == "succeeded" and p["refunded"] < p["amount"]
         if p.get("receipt"):
-            out["receipt_registration"] = {"succeeded": "succeeded", "canceled": "canceled"}.get(
-                status, "pending"
-            )
+            out["receipt_registration"] = self._registration(p)
         if "metadata" in p:
             out["metadata"] = dict(p["metadata"])
         if status == "canceled" and "cancellation" in p:
@@ -675,8 +792,17 @@ class Engine:
             out["merchant_customer_id"] = p["merchant_customer_id"]
         return out
 
-    @staticmethod
-    def refund_json(r: Record) -> dict[str, Any]:
+    def _registration(self, p: Record) -> str:
+        """``receipt_registration``: the registered receipt's status; ``pending`` until the payment
+        succeeds (the receipt is sent then), ``canceled`` when the payment is canceled instead."""
+        receipt = self._receipts.get(p.get("receipt_id", ""))
+        if receipt is not None:
+            return str(receipt["status"])
+        if p["status"] == "succeeded":  # a state file written before receipts were objects
+            return "succeeded"
+        return "canceled" if p["status"] == "canceled" else "pending"
+
+    def refund_json(self, r: Record) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": r["id"],
             "payment_id": r["payment_id"],
@@ -684,15 +810,45 @@ class Engine:
             "created_at": format_ms(r["created_ms"]),
             "amount": _money(r["amount"]),
         }
+        receipt = self._receipts.get(r.get("receipt_id", ""))
+        if receipt is not None:
+            out["receipt_registration"] = receipt["status"]
         if "description" in r:
             out["description"] = r["description"]
         if "metadata" in r:
             out["metadata"] = dict(r["metadata"])
         return out
 
+    @staticmethod
+    def receipt_json(r: Record) -> dict[str, Any]:
+        """A receipt object as YooKassa shows it (plus the ``customer`` it was sent to)."""
+        out: dict[str, Any] = {"id": r["id"], "type": r["type"], "payment_id": r["payment_id"]}
+        if "refund_id" in r:
+            out["refund_id"] = r["refund_id"]
+        out["status"] = r["status"]
+        if r["status"] == "succeeded":
+            out["fiscal_document_number"] = r["fiscal_document_number"]
+            out["fiscal_storage_number"] = FISCAL_STORAGE_NUMBER
+            out["fiscal_attribute"] = r["fiscal_attribute"]
+            out["registered_at"] = format_ms(r["registered_ms"])
+            out["fiscal_provider_id"] = r["fiscal_provider_id"]
+        out["customer"] = dict(r["customer"])
+        out["items"] = [
+            {key: _copy(value) for key, value in item.items() if not key.startswith("_")} for item in r["items"]
+        ]
+        if "settlements" in r:
+            out["settlements"] = _copy(r["settlements"])
+        if "tax_system_code" in r:
+            out["tax_system_code"] = r["tax_system_code"]
+        if "send" in r:
+            out["send"] = r["send"]
+        return out
+
     def _current(self, kind: str, object_id: str) -> dict[str, Any]:
         if kind == "refund":
             return self.refund_json(self._refunds[object_id])
+        if kind == "receipt":
+            return self.receipt_json(self._receipts[object_id])
         return self.payment_json(self._payments[object_id])
 
     # =========================================================================== internals
@@ -711,12 +867,12 @@ class Engine:
         self._seq += 1
         return self._seq
 
-    def _new_id(self, group: str, existing: dict[str, Record]) -> str:
+    def _new_id(self, group: str, existing: dict[str, Record], prefix: str = "") -> str:
         seconds = max(0, (self.clock.now_ms() - EPOCH_2000_MS) // 1000) & 0xFFFFFFFF
         while True:
             variant = "89ab"[secrets.randbelow(4)]
             candidate = f"{seconds:08x}-{group}-5000-{variant}000-{secrets.token_hex(6)}"
-            if candidate not in existing:
+            if prefix + candidate not in existing:
                 return candidate
 
     def _purge_idempotency(self, now: int) -> None:
@@ -734,6 +890,7 @@ class Engine:
             "clock_offset_ms": self.clock.offset_ms(),
             "payments": list(self._payments.values()),
             "refunds": list(self._refunds.values()),
+            "receipts": list(self._receipts.values()),
             "saved_payment_methods": list(self._saved.values()),
             "idempotency": self._idempotency,
         }
@@ -759,12 +916,17 @@ class Engine:
             raise ValueError(f"{self.state_file}: unsupported state version {state.get('version')!r}")
         self._payments = {p["id"]: p for p in state.get("payments", [])}
         self._refunds = {r["id"]: r for r in state.get("refunds", [])}
+        self._receipts = {r["id"]: r for r in state.get("receipts", [])}
         self._saved = {m["id"]: m for m in state.get("saved_payment_methods", [])}
         self._idempotency = dict(state.get("idempotency", {}))
         self._seq = int(state.get("seq", 0))
         self.clock.reset(int(state.get("clock_offset_ms", 0)))
         self._expiry = [(p["expires_ms"], p["id"]) for p in self._payments.values() if "expires_ms" in p]
         heapq.heapify(self._expiry)
+        self._registrations = [
+            (r["due_ms"], r["id"]) for r in self._receipts.values() if r["status"] == "pending"
+        ]
+        heapq.heapify(self._registrations)
 
 
 # ------------------------------------------------------------------------------------------- helpers

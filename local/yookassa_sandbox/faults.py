@@ -25,6 +25,9 @@ API_ROUTES = frozenset(
         "POST /v3/refunds",
         "GET /v3/refunds",
         "GET /v3/refunds/{id}",
+        "POST /v3/receipts",
+        "GET /v3/receipts",
+        "GET /v3/receipts/{id}",
         "GET /v3/me",
     }
 )

@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.message import Message
@@ -95,6 +95,8 @@ API_ROUTES = (
     _route("/v3/payments/{id}/cancel", "POST"),
     _route("/v3/refunds", "GET", "POST"),
     _route("/v3/refunds/{id}", "GET"),
+    _route("/v3/receipts", "GET", "POST"),
+    _route("/v3/receipts/{id}", "GET"),
     _route("/v3/me", "GET"),
 )
 HELPER_ROUTES = (
@@ -102,6 +104,7 @@ HELPER_ROUTES = (
     _route("/sandbox/payments/{id}/succeed", "POST"),
     _route("/sandbox/payments/{id}/cancel", "POST"),
     _route("/sandbox/payments/{id}/expire", "POST"),
+    _route("/sandbox/receipts", "GET"),
     _route("/sandbox/webhooks", "GET"),
     _route("/sandbox/webhooks/redeliver", "POST"),
     _route("/sandbox/clock", "GET", "POST"),
@@ -140,7 +143,8 @@ class App:
         path = parts.path.rstrip("/") or "/"
         query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
         if path == "/v3" or path.startswith("/v3/"):
-            return self._api(method, path, query, headers, body)
+            with self.sandbox._answering():
+                return self._api(method, path, query, headers, body)
         if path == "/sandbox" or path.startswith("/sandbox/"):
             return self._guard(lambda: self._helpers(method, path, query, body))
         if path.startswith("/checkout/"):
@@ -252,6 +256,10 @@ class App:
                 return json_response(200, engine.list_refunds(query))
             if template == "/v3/refunds/{id}":
                 return json_response(200, engine.get_refund(params[0]))
+            if template == "/v3/receipts":
+                return json_response(200, engine.list_receipts(query))
+            if template == "/v3/receipts/{id}":
+                return json_response(200, engine.get_receipt(params[0]))
             return json_response(200, engine.me())
         content_type = (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
         if (content_type or body.strip()) and content_type != "application/json":
@@ -272,6 +280,8 @@ class App:
             operation = engine.op_capture(params[0])
         elif route.template == "/v3/payments/{id}/cancel":
             operation = engine.op_cancel(params[0])
+        elif route.template == "/v3/receipts":
+            operation = engine.op_create_receipt
         else:
             operation = engine.op_create_refund
         return json_response(200, engine.idempotent(route_key, key, payload, operation))
@@ -304,6 +314,8 @@ class App:
             if template.endswith("/cancel"):
                 return json_response(200, engine.helper_cancel(payment_id, payload))
             return json_response(200, engine.helper_expire(payment_id))
+        if template == "/sandbox/receipts":  # a bare JSON list, for tests
+            return json_response(200, engine.receipts_of(query.get("payment_id")))
         if template == "/sandbox/webhooks":
             items = self.dispatcher.log_items(query.get("objectId"), query.get("event"))
             return json_response(200, {"items": items})
@@ -541,6 +553,29 @@ class Sandbox:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._stopped = False
+        self._answered = threading.Condition()  # wait_idle(): API requests being answered
+        self._answering_count = 0
+
+    @contextlib.contextmanager
+    def _answering(self) -> Iterator[None]:
+        with self._answered:
+            self._answering_count += 1
+        try:
+            yield
+        finally:
+            with self._answered:
+                self._answering_count -= 1
+                self._answered.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until nothing is in flight (True), or ``timeout`` seconds passed (False): no ``/v3``
+        request is being answered (one whose client gave up during a ``delay`` fault included) and the
+        webhook dispatcher is idle (``WebhookDispatcher.wait_idle``)."""
+        deadline = time.monotonic() + timeout
+        with self._answered:
+            if not self._answered.wait_for(lambda: self._answering_count == 0, timeout):
+                return False
+        return self.dispatcher.wait_idle(max(0.0, deadline - time.monotonic()))
 
     @property
     def webhook_urls(self) -> list[str]:

@@ -8,13 +8,12 @@ from typing import Any
 
 from .clock import parse_iso_ms
 from .errors import invalid_request
-from .money import format_kopecks, parse_kopecks, parse_quantity_milli
+from .money import format_kopecks, parse_kopecks
 
 __all__ = [
     "BANK_CARD_MAX",
     "BANK_CARD_MIN",
     "ListQuery",
-    "check_receipt",
     "decode_cursor",
     "encode_cursor",
     "parse_amount",
@@ -30,7 +29,6 @@ REFUND_DESCRIPTION_MAX = 250
 METADATA_MAX_KEYS = 16
 METADATA_KEY_MAX = 32
 METADATA_VALUE_MAX = 512
-RECEIPT_ITEMS_MAX = 100
 CURRENCIES = frozenset({"RUB"})
 
 
@@ -102,50 +100,6 @@ def parse_metadata(body: dict[str, Any]) -> dict[str, str] | None:
                 "metadata",
             )
     return dict(metadata)
-
-
-def _nonempty_str(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
-def check_receipt(receipt: Any, total_kopecks: int) -> None:
-    """54-FZ receipt: a contact, items with description/quantity/amount/vat_code summing to the total."""
-    illegal = invalid_request("Receipt is missing or illegal", "receipt")
-    if not isinstance(receipt, dict):
-        raise illegal
-    customer = receipt.get("customer") or {}
-    if not isinstance(customer, dict):
-        raise illegal
-    contacts = (customer.get("email"), customer.get("phone"), receipt.get("email"), receipt.get("phone"))
-    if not any(_nonempty_str(contact) for contact in contacts):
-        raise illegal
-    items = receipt.get("items")
-    if not isinstance(items, list) or not items or len(items) > RECEIPT_ITEMS_MAX:
-        raise illegal
-    total = 0
-    for item in items:
-        if not isinstance(item, dict):
-            raise illegal
-        description = item.get("description")
-        if not isinstance(description, str) or not description.strip() or len(description) > DESCRIPTION_MAX:
-            raise illegal
-        quantity = parse_quantity_milli(item.get("quantity"))
-        if quantity is None or quantity <= 0:
-            raise illegal
-        amount = item.get("amount")
-        if not isinstance(amount, dict) or amount.get("currency") not in CURRENCIES:
-            raise illegal
-        price = parse_kopecks(amount.get("value"))
-        if price is None:
-            raise illegal
-        vat_code = item.get("vat_code")
-        if isinstance(vat_code, str) and vat_code.isascii() and vat_code.isdigit():
-            vat_code = int(vat_code)
-        if isinstance(vat_code, bool) or not isinstance(vat_code, int) or not 1 <= vat_code <= 12:
-            raise illegal
-        total += (quantity * price + 500) // 1000  # the item's sum, rounded to the kopeck
-    if total != total_kopecks:
-        raise illegal
 
 
 # ------------------------------------------------------------------------------------------ lists

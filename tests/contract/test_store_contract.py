@@ -29,8 +29,10 @@ from payments.domain import (
     SubscriptionType,
     Update,
 )
+from payments.domain.receipts import Contact, PaymentMode, Receipt, ReceiptLine
 from payments.errors import ConcurrentUpdate
 from tests.contract.conftest import Subject
+from tests.support import raw_item
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123_456, tzinfo=UTC)  # microseconds: times keep them
 
@@ -167,6 +169,137 @@ def test_what_was_never_written_reads_as_absent(subject: Subject) -> None:
     assert store.get_idempotency_record("alice", "nope", T0) is None
     assert list(store.pending_payments(at(3600))) == []
     assert list(store.held_refund_requests(at(3600))) == []
+
+
+# ---------------------------------------------------------------- 54-FZ receipts
+LINES = (
+    ReceiptLine("Генеральная уборка, 2 комнаты", 1, 120_000, 11),
+    ReceiptLine("Мойка окна «под ключ»", 3, 10_000, 1),
+)
+
+
+def a_receipt(**fields: object) -> Receipt:
+    receipt = Receipt(
+        Contact(email="alice@example.com", phone="79001234567"), LINES, PaymentMode.FULL_PREPAYMENT, 2, None
+    )
+    return replace(receipt, **fields)  # type: ignore[arg-type]
+
+
+def test_an_orders_receipt_fields_read_back_as_written(subject: Subject) -> None:
+    lined = an_order(vat_code=11, receipt_lines=LINES)
+    completed = an_order(
+        order_id="o2",
+        status=OrderStatus.COMPLETED,
+        paid_payment_id="p",
+        paid_at=at(1),
+        vat_code=4,
+        completed_at=at(86_400),
+        settlement_receipt_id="rct-1",
+    )
+    subject.store.commit(Changes(created=(lined, completed)))
+    assert subject.store.get_order("o1") == lined
+    assert subject.store.get_order("o2") == completed
+
+
+def test_an_order_without_receipt_fields_reads_as_the_domain_defaults(subject: Subject) -> None:
+    subject.store.commit(Changes(created=(an_order(),)))
+    order = subject.store.get_order("o1")
+    assert order is not None
+    assert (order.vat_code, order.receipt_lines, order.completed_at, order.settlement_receipt_id) == (
+        None,
+        (),
+        None,
+        None,
+    )
+
+
+def test_completing_an_order_writes_its_completion_and_keeps_its_lines(subject: Subject) -> None:
+    paid = an_order(status=OrderStatus.PAID, paid_payment_id="pay-1", paid_at=at(1), receipt_lines=LINES)
+    subject.store.commit(Changes(created=(paid,)))
+    completed = advanced(
+        paid, status=OrderStatus.COMPLETED, completed_at=at(3600), settlement_receipt_id="rct-1"
+    )
+    subject.store.commit(Changes(updated=(completed,)))
+    assert subject.store.get_order("o1") == completed.after
+    relined = advanced(completed.after, receipt_lines=(), vat_code=1)  # lines dropped: one line again
+    subject.store.commit(Changes(updated=(relined,)))
+    assert subject.store.get_order("o1") == relined.after
+
+
+def test_a_payments_receipt_reads_back_whole_as_written(subject: Subject) -> None:
+    full = a_payment(receipt=a_receipt(), receipt_registration="succeeded")
+    settlement = a_payment(
+        "pay-2",
+        receipt=a_receipt(
+            customer=Contact(phone="79001234567"),
+            payment_mode=PaymentMode.FULL_PAYMENT,
+            tax_system_code=None,
+            settled_prepayment=150_000,
+        ),
+    )
+    subject.store.commit(Changes(created=(full, settlement)))
+    assert subject.store.get_payment("pay-1") == full
+    assert subject.store.get_payment("pay-2") == settlement
+
+
+def test_a_payments_receipt_registration_moves_on_and_its_receipt_stays(subject: Subject) -> None:
+    payment = a_payment(receipt=a_receipt(), receipt_registration="pending")
+    subject.store.commit(Changes(created=(payment,)))
+    registered = advanced(payment, status=PaymentStatus.PAID, paid_at=at(5), receipt_registration="succeeded")
+    subject.store.commit(Changes(updated=(registered,)))
+    assert subject.store.get_payment("pay-1") == registered.after
+
+
+def test_a_plans_vat_code_is_saved_and_replaced_with_the_plan(subject: Subject) -> None:
+    plan = Plan("basic", "Базовый", {SubscriptionType.MONTHLY: 99_000}, vat_code=7)
+    subject.store.save_plan(plan)
+    assert subject.store.get_plan("basic") == plan
+    without = replace(plan, vat_code=None)
+    subject.store.save_plan(without)
+    assert subject.store.get_plan("basic") == without
+
+
+def test_receipts_are_stored_under_readmes_attribute_names_and_absent_when_empty(dynamodb: Subject) -> None:
+    """DynamoDB only (README "Data"): the new attributes' names and forms; an item without them is an
+    item written before receipts existed, and reads as the defaults above."""
+    assert dynamodb.endpoint is not None and dynamodb.table is not None
+    order = an_order(
+        status=OrderStatus.COMPLETED,
+        vat_code=11,
+        receipt_lines=LINES,
+        completed_at=at(60),
+        settlement_receipt_id="r",
+    )
+    payment = a_payment(receipt=a_receipt(), receipt_registration="pending")
+    dynamodb.store.commit(Changes(created=(order, payment, a_payment("pay-2"), an_order(order_id="o2"))))
+    dynamodb.store.save_plan(Plan("basic", "Базовый", {SubscriptionType.MONTHLY: 99_000}, vat_code=7))
+
+    stored_order = raw_item(dynamodb.endpoint, dynamodb.table, "ORDER#o1")
+    assert stored_order is not None
+    assert (stored_order["status"], stored_order["vatCode"], stored_order["settlementReceiptId"]) == (
+        "completed",
+        11,
+        "r",
+    )
+    assert stored_order["completedAt"].startswith("2026-03-01T12:01:00.123456")
+    assert stored_order["receiptItems"] == (
+        '[{"description":"Генеральная уборка, 2 комнаты","quantity":1,"amount":120000,"vatCode":11},'
+        '{"description":"Мойка окна «под ключ»","quantity":3,"amount":10000,"vatCode":1}]'
+    )
+    stored_payment = raw_item(dynamodb.endpoint, dynamodb.table, "PAYMENT#pay-1")
+    assert stored_payment is not None and stored_payment["receiptRegistration"] == "pending"
+    assert stored_payment["receipt"].startswith(
+        '{"customer":{"email":"alice@example.com","phone":"79001234567"},"items":[{"description":'
+    )
+    assert stored_payment["receipt"].endswith('"paymentMode":"full_prepayment","taxSystemCode":2}')
+    plan = raw_item(dynamodb.endpoint, dynamodb.table, "PLAN#basic")
+    assert plan is not None and plan["vatCode"] == 7
+
+    bare_order = raw_item(dynamodb.endpoint, dynamodb.table, "ORDER#o2")
+    bare_payment = raw_item(dynamodb.endpoint, dynamodb.table, "PAYMENT#pay-2")
+    assert bare_order is not None and bare_payment is not None
+    assert not {"vatCode", "receiptItems", "completedAt", "settlementReceiptId"} & set(bare_order)
+    assert not {"receipt", "receiptRegistration"} & set(bare_payment)
 
 
 # ---------------------------------------------------------------- creating

@@ -120,8 +120,8 @@ def test_the_key_of_a_request_that_died_is_free_after_its_lease(stack: Stack) ->
 
 def test_the_route_answers_409_in_use_while_the_first_request_runs(stack: Stack) -> None:
     stack.put_order("order-1", "alice", 150000)
-    body = order(150000)
-    request_hash = hashlib.sha256(f"{ROUTE}\n{body.model_dump_json(by_alias=True)}".encode()).hexdigest()
+    # The body as every release so far has hashed it: camelCase, absent optional fields left out.
+    request_hash = hashlib.sha256(f'{ROUTE}\n{{"orderId":"order-1","amount":150000}}'.encode()).hexdigest()
     # the first request with this key is still running (in another Lambda environment)
     now = datetime.now(UTC)
     claim = IdempotencyRecord(request_hash, IDEMPOTENCY_IN_PROGRESS, "", now + timedelta(minutes=2))

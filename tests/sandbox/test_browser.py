@@ -127,4 +127,4 @@ def test_a_typo_shows_an_error_and_keeps_the_form(page: Any, api: Api, hooked: R
     assert "номер карты" in page.inner_text("#error")
     fill_card(page, "2202474301322987")
     page.wait_for_url(hooked.return_url)
-    assert api.payment(payment["id"])["payment_method"]["card"]["card_type"] == "MIR"
+    assert api.payment(payment["id"])["payment_method"]["card"]["card_type"] == "Mir"

@@ -80,6 +80,9 @@ def test_cli_serves_logs_and_stops_on_sigterm(receiver: Receiver, tmp_path: Path
                     "quantity": "1",
                     "amount": {"value": "1500.00", "currency": "RUB"},
                     "vat_code": 1,
+                    "payment_mode": "full_payment",
+                    "payment_subject": "service",
+                    "measure": "piece",
                 }
             ],
         }

@@ -250,7 +250,7 @@ def test_helper_succeed_behaves_like_the_checkout(api: Api) -> None:
     three_ds = api.succeed(api.create()["id"], card="2200000000000004")
     assert three_ds["status"] == "succeeded"
     assert three_ds["authorization_details"]["three_d_secure"]["applied"] is True
-    assert three_ds["payment_method"]["card"]["card_type"] == "MIR"
+    assert three_ds["payment_method"]["card"]["card_type"] == "Mir"
 
 
 def test_clock(api: Api, sandbox: Sandbox) -> None:

@@ -68,6 +68,7 @@ def test_the_http_api_alarms_on_5xx_and_p99_latency() -> None:
         ("RefundOutcomeUnknown", 1),
         ("ProviderNotFound", 1),
         ("AutoRefundFailed", 1),
+        ("ReceiptFailed", 1),
     ],
 )
 def test_business_alarms(metric: str, threshold: int) -> None:

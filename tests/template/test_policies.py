@@ -60,6 +60,9 @@ EXPECTED: dict[str, set[Grant]] = {
     "HealthFunction": {GET, READ_SECRET},
     "PutOrderFunction": {GET, put("ORDER"), update("ORDER")},
     "PutPlanFunction": {put("PLAN")},
+    # Reads the order and the payment that paid it; marks the order completed (its settlement receipt
+    # is registered at YooKassa first, with receipts on).
+    "CompleteOrderFunction": {GET, update("ORDER"), READ_SECRET},
     "RefundPaymentFunction": {GET, QUERY_PAYMENT, put("PAYMENT"), update("PAYMENT"), READ_SECRET},
     "YooKassaWebhookFunction": {
         GET,

@@ -170,6 +170,11 @@ def _run_every_flow(stack: Stack) -> None:
     stack.sandbox_post(f"/sandbox/payments/{_provider_id(stack, paid)}/succeed", {"card": "5555555555554444"})
     assert stack.status(paid, function="OrderPaymentStatusFunction")[1]["status"] == "paid"
     assert stack.status(paid)[1]["status"] == "paid"
+    # The cleaning was done: the paid order is completed (twice: the second changes nothing).
+    if "CompleteOrderFunction" in functions():
+        for _ in range(2):
+            status, completed = _admin(stack, "CompleteOrderFunction", path_params={"orderId": "pol-paid"})
+            assert (status, completed.get("status")) == (200, "completed"), completed
 
     # A subscription paid and found by a stale poll.
     status, sub = stack.call(

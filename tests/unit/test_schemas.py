@@ -56,9 +56,11 @@ def test_the_wire_never_accepts_snake_case_keys(body: dict[str, object]) -> None
 
 
 def test_a_request_dumps_as_it_came_so_its_idempotency_hash_is_stable() -> None:
+    """The Idempotency-Key hash (services/idempotency.py) dumps absent optional fields out, so a body
+    hashes as it did before ``customer`` existed."""
     request = CreateOrderPaymentRequest.model_validate({"orderId": "o1", "amount": 100})
 
-    assert request.model_dump_json() == '{"orderId":"o1","amount":100}'
+    assert request.model_dump_json(exclude_none=True) == '{"orderId":"o1","amount":100}'
 
 
 def payment(**fields: Any) -> Payment:
@@ -130,7 +132,14 @@ def test_answers_are_built_by_field_name_and_read_back_from_the_wire() -> None:
         refunded_amount=0,
         payment_status=PaymentStatus.PAID,
     )
-    health = HealthView(status="ok", table="reachable", yookassa_credentials="configured", yookassa_api_url="u")
+    health = HealthView(
+        status="ok",
+        table="reachable",
+        yookassa_credentials="configured",
+        yookassa_api_url="u",
+        receipts="off",
+        shop_fiscalization="unknown",
+    )
 
     assert wire(created) == {
         "paymentUrl": "https://yookassa.test/checkout/yk-1",
@@ -151,6 +160,8 @@ def test_answers_are_built_by_field_name_and_read_back_from_the_wire() -> None:
         "table": "reachable",
         "yookassaCredentials": "configured",
         "yookassaApiUrl": "u",
+        "receipts": "off",
+        "shopFiscalization": "unknown",
     }
 
 

@@ -6,7 +6,7 @@ to the one envelope here, whoever raises them; refusals made before the resolver
 Each request ends with one log line: route, HTTP status and, bound where it is known, our error code.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import errors
 from payments.domain import Caller
+from payments.domain.receipts import is_email, normalize_phone
 from payments.edge import canonical_media_type, check_api_request, has_body, read_notification
 from payments.observability import bind, logger, metrics
 from payments.responses import answers, error_response, json_response, proxy_result
@@ -68,11 +69,21 @@ def caller_of(app: APIGatewayHttpResolver, scope: str | None = None) -> Caller:
         raise errors.Unauthorized("The token's subject (sub) is not a user id this service accepts")
     scopes = set(authorizer.jwt_scopes or [])
     scopes.update(str(claims.get("scope", "")).split())
-    caller = Caller(user_id=user_id, scopes=frozenset(scopes))
+    caller = Caller(user_id=user_id, scopes=frozenset(scopes), **receipt_contact_claims(claims))
     bind(userId=user_id)
     if scope is not None and not caller.has(scope):
         raise errors.Forbidden(f"This operation needs the {scope} scope")
     return caller
+
+
+def receipt_contact_claims(claims: Mapping[str, object]) -> dict[str, str | None]:
+    """Where a receipt may go, from the token's standard claims (``email``, ``phone_number``): kept only
+    when they are an address and a phone number YooKassa accepts, never required by this step."""
+    email, phone = claims.get("email"), claims.get("phone_number")
+    return {
+        "email": email if isinstance(email, str) and is_email(email) else None,
+        "phone": normalize_phone(phone) if isinstance(phone, str) else None,
+    }
 
 
 def notification_of(app: APIGatewayHttpResolver) -> YooKassaNotification:

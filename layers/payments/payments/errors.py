@@ -47,6 +47,22 @@ class OrderAlreadyPaid(PaymentsError):
     status, code, default_message = 409, "order_already_paid", "The order is already paid"
 
 
+class OrderNotPaid(PaymentsError):
+    status, code, default_message = 409, "order_not_paid", "Only a paid order can be completed"
+
+
+class OrderRefunded(PaymentsError):
+    status, code, default_message = 409, "order_refunded", "The order's payment was refunded"
+
+
+class ReceiptContactRequired(PaymentsError):
+    status, code = 422, "receipt_contact_required"
+    default_message = (
+        "A receipt (54-FZ) must be sent: the token has no email or phone_number; send customer.email or "
+        "customer.phone"
+    )
+
+
 class IdempotencyKeyReused(PaymentsError):
     status, code = 409, "idempotency_key_reused"
     default_message = "This Idempotency-Key was used with a different request"

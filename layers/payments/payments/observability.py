@@ -40,6 +40,7 @@ METRICS: Final = (
     "HoldCanceled",  # a held two-stage payment released because it could no longer be delivered
     "ProviderNotFound",  # YooKassa answered 404 for a payment it created: wrong shop, key or URL
     "TooManyPendingPayments",  # a create refused: the user has too many payable payments
+    "ReceiptFailed",  # YooKassa could not register a 54-FZ receipt (payment or refund): re-send it
     "ProviderLatency",  # milliseconds, one value per YooKassa HTTP call
 )
 

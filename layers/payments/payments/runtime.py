@@ -3,7 +3,9 @@
 import functools
 import json
 import os
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 from payments.dynamodb import DynamoStore
 from payments.errors import PaymentsError
@@ -95,10 +97,35 @@ def _client(shop_id: str, secret_key: str) -> YooKassaClient:
     )
 
 
+# What GET /v3/me says of the shop's 54-FZ receipts, per container: asked at most once per 5 minutes
+# (per API URL and shop), within a short budget of its own, so /health stays cheap and quick.
+FISCALIZATION_MAX_AGE_SECONDS = 300
+FISCALIZATION_BUDGET_SECONDS = 3.0
+_fiscalization: dict[tuple[str, str], tuple[float, bool]] = {}  # (API URL, shop id) -> (asked at, on)
+
+
+def shop_fiscalization(clock: Callable[[], float] = time.monotonic) -> Literal["on", "off", "unknown"]:
+    """Whether the shop sends 54-FZ receipts (then YooKassa refuses a payment without one). ``unknown``
+    when YooKassa cannot be asked (no credentials, a refusal, no answer in time): not remembered, so
+    the next call asks again."""
+    try:
+        client = yookassa()
+        key = (client.api_url, client.shop_id)
+        cached = _fiscalization.get(key)
+        if cached is None or clock() - cached[0] >= FISCALIZATION_MAX_AGE_SECONDS:
+            enabled = client.with_budget(FISCALIZATION_BUDGET_SECONDS).fiscalization_enabled()
+            cached = _fiscalization[key] = (clock(), enabled)
+    except PaymentsError:
+        logger.warning("could not ask YooKassa whether the shop sends receipts")
+        return "unknown"
+    return "on" if cached[1] else "off"
+
+
 def reset() -> None:
     """Forget every cached adapter: the next call builds them from the current environment."""
     for factory in (settings, store, _client, _secrets):
         factory.cache_clear()
+    _fiscalization.clear()
 
 
 def credentials_configured() -> bool:

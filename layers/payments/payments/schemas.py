@@ -14,7 +14,8 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, TypeAdapter
 from pydantic.alias_generators import to_camel
 
-from payments.domain import Order, Payment, PaymentStatus, PaymentType, Plan, SubscriptionType
+from payments.domain import Order, OrderStatus, Payment, PaymentStatus, PaymentType, Plan, SubscriptionType
+from payments.domain.receipts import Contact, is_email, normalize_phone
 
 SafeId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", strict=True)
@@ -87,9 +88,34 @@ class _View(BaseModel):
     )
 
 
+def _email(value: str) -> str:
+    if not is_email(value):
+        raise ValueError("must be an email address")
+    return value
+
+
+def _phone(value: str) -> str:
+    digits = normalize_phone(value)
+    if digits is None:
+        raise ValueError("must be a phone number in international form, e.g. +7 900 123-45-67")
+    return digits
+
+
+class CustomerContact(_Request):
+    """Where the 54-FZ receipt goes (with receipts on), when the token carries no email or phone_number.
+    The phone is kept as the digits YooKassa wants (``+7 (900) 123-45-67`` -> ``79001234567``)."""
+
+    email: Annotated[str, StringConstraints(max_length=254, strict=True), AfterValidator(_email)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=32, strict=True), AfterValidator(_phone)] | None = None
+
+    def contact(self) -> Contact:
+        return Contact(email=self.email, phone=self.phone)
+
+
 class CreateOrderPaymentRequest(_Request):
     order_id: SafeId
     amount: Kopecks
+    customer: CustomerContact | None = None
 
 
 class CreateSubscriptionPaymentRequest(_Request):
@@ -97,12 +123,46 @@ class CreateSubscriptionPaymentRequest(_Request):
     subscription_type: SubscriptionType
     plan_id: SafeId
     amount: Kopecks
+    customer: CustomerContact | None = None
+
+
+# 54-FZ: YooKassa's vat_code. 1 = без НДС, 2 = 0 %, 3 = 10 %, 4 = 20 %, 5 = 10/110, 6 = 20/120, 7 = 5 %,
+# 8 = 7 %, 9 = 5/105, 10 = 7/107, 11 = 22 %, 12 = 22/122 (11 and 12: the rates since 2026-01-01).
+VatCode = Annotated[
+    StrictInt,
+    Field(
+        ge=1,
+        le=12,
+        description="54-FZ VAT code (YooKassa's vat_code): 1 = no VAT, 2 = 0 %, 3 = 10 %, 4 = 20 %, "
+        "5 = 10/110, 6 = 20/120, 7 = 5 %, 8 = 7 %, 9 = 5/105, 10 = 7/107, 11 = 22 %, 12 = 22/122",
+    ),
+]
+# Чеки от ЮKassa take at most 80 lines and quantities up to 99999.999 (ours are whole).
+MAX_RECEIPT_ITEMS = 80
+MAX_RECEIPT_QUANTITY = 99_999
+
+
+class ReceiptItem(_Request):
+    """One line of an order's 54-FZ receipt: ``quantity`` units at ``amount`` kopecks each. Without
+    ``vatCode`` the line gets the order's ``vatCode``, else the service's DEFAULT_VAT_CODE, when the order
+    is put (the answer shows the code each line got)."""
+
+    description: Text
+    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_RECEIPT_QUANTITY, description="Whole units")]
+    amount: Annotated[Kopecks, Field(description="Integer kopecks per unit (150000 = 1500.00 RUB)")]
+    vat_code: VatCode | None = None
 
 
 class PutOrderRequest(_Request):
+    """An order's owner and price, and what its 54-FZ receipt says: ``vatCode`` (omitted: the service's
+    DEFAULT_VAT_CODE) and ``receiptItems``, whose quantity x amount must add up to ``amount`` exactly
+    (omitted or empty: one line, the description, 1 x the amount). A PUT replaces all of them."""
+
     user_id: UserId
     amount: Kopecks
     description: Text
+    vat_code: VatCode | None = None
+    receipt_items: Annotated[list[ReceiptItem], Field(max_length=MAX_RECEIPT_ITEMS)] | None = None
 
 
 class PlanPrices(_Request):
@@ -111,8 +171,11 @@ class PlanPrices(_Request):
 
 
 class PutPlanRequest(_Request):
+    """A plan's name and prices, and the 54-FZ ``vatCode`` of its periods (omitted: DEFAULT_VAT_CODE)."""
+
     name: Text
     prices: PlanPrices
+    vat_code: VatCode | None = None
 
 
 class RefundRequest(_Request):
@@ -186,23 +249,49 @@ class PaymentView(_View):
         return view.model_copy(update={"payment_url": None})  # nothing to pay any more
 
 
+class ReceiptItemView(_View):
+    description: str
+    quantity: int
+    amount: int  # kopecks per unit
+    vat_code: int
+
+
 class OrderView(_View):
+    """An order as stored: its price, its receipt lines (only when it has them) and where it stands
+    (``new`` -> ``paid`` -> ``completed``, with its settlement receipt once one was registered)."""
+
     order_id: str
     user_id: str
     amount: int
     description: str
-    status: str
+    status: OrderStatus
     paid_payment_id: str | None = None
+    vat_code: int | None = None
+    receipt_items: list[ReceiptItemView] | None = None
+    completed_at: datetime | None = None
+    settlement_receipt_id: str | None = None
 
     @classmethod
     def of(cls, order: Order) -> Self:
-        return cls.model_validate(order, from_attributes=True)
+        return cls(
+            order_id=order.order_id,
+            user_id=order.user_id,
+            amount=order.amount,
+            description=order.description,
+            status=order.status,
+            paid_payment_id=order.paid_payment_id,
+            vat_code=order.vat_code,
+            receipt_items=[ReceiptItemView.model_validate(line) for line in order.receipt_lines] or None,
+            completed_at=order.completed_at,
+            settlement_receipt_id=order.settlement_receipt_id,
+        )
 
 
 class PlanView(_View):
     plan_id: str
     name: str
     prices: PlanPrices
+    vat_code: int | None = None
 
     @classmethod
     def of(cls, plan: Plan) -> Self:
@@ -220,10 +309,17 @@ class RefundAccepted(_View):
 
 
 class HealthView(_View):
+    """``degraded`` (503) when the table is unreachable, the credentials are missing, or the shop sends
+    54-FZ receipts (``shopFiscalization: on``: YooKassa then refuses payments without one) while the
+    service's RECEIPTS is off. ``shopFiscalization`` is the shop's ``GET /v3/me``, asked at most every
+    5 minutes; ``unknown`` when YooKassa could not be asked."""
+
     status: Literal["ok", "degraded"]
     table: Literal["reachable", "unreachable"]
     yookassa_credentials: Literal["configured", "missing"]
     yookassa_api_url: str
+    receipts: Literal["on", "off"]
+    shop_fiscalization: Literal["on", "off", "unknown"]
 
 
 class ErrorBody(BaseModel):

@@ -60,6 +60,19 @@ class Settings(BaseModel):
     # captured if still deliverable, else canceled: the money is only held and released.
     capture_mode: Literal["auto", "two_stage"] = "auto"
     max_pending_payments_per_user: int = Field(default=5, ge=1)  # payable pending payments per user
+    # 54-FZ receipts: "on" sends one with every payment, refund and settlement (README "Receipts").
+    receipts: Literal["off", "on"] = "off"
+    tax_system_code: int | None = Field(default=None, ge=1, le=6)  # optional for Чеки от ЮKassa
+    default_vat_code: int = Field(default=1, ge=1, le=12)  # 1 = без НДС; an order's or plan's wins
+
+    @field_validator("tax_system_code", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value  # the template passes "" for "not set"
+
+    @property
+    def receipts_on(self) -> bool:
+        return self.receipts == "on"
 
     @field_validator("webhook_allowed_networks")
     @classmethod

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from payments.domain.receipts import Receipt, ReceiptLine
 from payments.money import Kopecks
 
 # The party YooKassa names when the shop itself canceled a payment; we use it for our own closes too.
@@ -39,6 +40,7 @@ class OrderStatus(StrEnum):
 
     NEW = "new"
     PAID = "paid"
+    COMPLETED = "completed"  # the cleaning was done: the prepayment became a sale (settlement receipt)
 
 
 class SubscriptionStatus(StrEnum):
@@ -69,6 +71,8 @@ class Caller:
 
     user_id: str
     scopes: frozenset[str] = frozenset()
+    email: str | None = None  # the token's standard claims, where a receipt may be sent
+    phone: str | None = None  # E.164 digits (``phone_number``, normalised)
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes
@@ -104,6 +108,8 @@ class Payment:
     # A subscription payment pays this period of its subscription (1 = the first); None for orders and
     # for payments started before periods were counted (those pay whatever period comes next).
     period: int | None = None
+    receipt: Receipt | None = None  # the 54-FZ receipt sent with it (refund receipts are made from it)
+    receipt_registration: str | None = None  # YooKassa's: pending -> succeeded | canceled
 
     @property
     def subject_id(self) -> str:
@@ -145,6 +151,10 @@ class Order:
     active_payment_id: str | None = None
     paid_at: datetime | None = None
     version: int = 0
+    vat_code: int | None = None  # None: the service's DEFAULT_VAT_CODE
+    receipt_lines: tuple[ReceiptLine, ...] = ()  # () = one line: the description, 1, the amount
+    completed_at: datetime | None = None
+    settlement_receipt_id: str | None = None  # YooKassa's settlement receipt, once registered
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +162,7 @@ class Plan:
     plan_id: str
     name: str
     prices: dict[SubscriptionType, Kopecks] = field(default_factory=dict)
+    vat_code: int | None = None  # None: the service's DEFAULT_VAT_CODE
 
 
 @dataclass(frozen=True, slots=True)

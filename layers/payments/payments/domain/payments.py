@@ -20,6 +20,7 @@ from payments.domain.model import (
     SubscriptionType,
     Update,
 )
+from payments.domain.receipts import Receipt
 from payments.errors import OrderAlreadyPaid, ProviderError
 from payments.money import Kopecks
 
@@ -39,6 +40,7 @@ def new_payment(
     subscription_type: SubscriptionType | None = None,
     period: int | None = None,
     capture: bool = True,
+    receipt: Receipt | None = None,
 ) -> Payment:
     """A pending payment of ours, before YooKassa knows it. ``capture=False`` makes it two-stage."""
     return Payment(
@@ -56,6 +58,7 @@ def new_payment(
         subscription_type=subscription_type,
         period=period,
         capture=capture,
+        receipt=receipt,
         version=1,
     )
 

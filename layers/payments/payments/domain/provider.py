@@ -54,6 +54,7 @@ class ProviderPayment:
     cancellation_party: str | None = None
     refunded_amount: Kopecks = 0
     account_id: str | None = None
+    receipt_registration: str | None = None  # pending -> succeeded | canceled, with 54-FZ receipts
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +66,4 @@ class ProviderRefund:
     currency: str
     # What we sent when creating it (refundRequestId, paymentId): finds our request without its id.
     metadata: dict[str, str] = field(default_factory=dict)
+    receipt_registration: str | None = None

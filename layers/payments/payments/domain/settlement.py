@@ -107,7 +107,7 @@ def settle(payment: Payment, subject: Subject | None, fetched: ProviderPayment, 
         return Settlement(payment, SyncOutcome.CONFLICT, decision.why)
     assert decision.status is not None
     if fetched.status is ProviderStatus.SUCCEEDED:
-        return _paid(payment, subject, decision.status, now, decision.why)
+        return _paid(payment, subject, decision.status, now, decision.why, fetched.receipt_registration)
     closed = close_payment(
         payment, subject, decision.status, fetched.cancellation_reason, fetched.cancellation_party, now
     )
@@ -170,11 +170,23 @@ def _held(payment: Payment, fetched: ProviderPayment) -> bool:
 
 
 def _paid(
-    payment: Payment, subject: Subject | None, status: PaymentStatus, now: datetime, why: str
+    payment: Payment,
+    subject: Subject | None,
+    status: PaymentStatus,
+    now: datetime,
+    why: str,
+    receipt_registration: str | None = None,
 ) -> Settlement:
     """The money arrived. It buys its subject if it still can; otherwise it is recorded and, in the
     same write, held for a full refund (``Settlement.refund``) that the service then asks YooKassa for."""
-    paid = replace(payment, status=status, paid_at=now, updated_at=now, version=payment.version + 1)
+    paid = replace(
+        payment,
+        status=status,
+        paid_at=now,
+        updated_at=now,
+        receipt_registration=receipt_registration or payment.receipt_registration,
+        version=payment.version + 1,
+    )
     if delivered(payment, subject):
         return Settlement(paid, SyncOutcome.APPLIED, why, Changes(updated=(Update(payment, paid),)))
     concern = undeliverable(payment, subject)

@@ -54,6 +54,10 @@ class PaymentItem(Item):
     version = NumberAttribute(default=0, attr_name="version")
     capture = BooleanAttribute(null=True, attr_name="capture")  # absent: captured at once (true)
     period = NumberAttribute(null=True, attr_name="period")  # the subscription period it pays
+    # The 54-FZ receipt sent with it (JSON: customer, items, paymentMode, ...; mapping.receipt_json) and
+    # YooKassa's registration of it (pending -> succeeded | canceled); absent without receipts.
+    receipt = UnicodeAttribute(null=True, attr_name="receipt")
+    receipt_registration = UnicodeAttribute(null=True, attr_name="receiptRegistration")
     # PendingIndex and UserPendingIndex, sparse: only while the payment is pending (shard
     # ``PENDING#<n>``; the user, for the per-user limit of payable payments).
     pending_shard = UnicodeAttribute(null=True, attr_name="pendingShard")
@@ -76,11 +80,17 @@ class OrderItem(Item):
     active_payment_id = UnicodeAttribute(null=True, attr_name="activePaymentId")
     paid_at = UTCDateTimeAttribute(null=True, attr_name="paidAt")
     version = NumberAttribute(default=0, attr_name="version")
+    vat_code = NumberAttribute(null=True, attr_name="vatCode")  # absent: the service's DEFAULT_VAT_CODE
+    # The receipt lines (JSON list: description, quantity, amount per unit, vatCode); absent: one line.
+    receipt_items = UnicodeAttribute(null=True, attr_name="receiptItems")
+    completed_at = UTCDateTimeAttribute(null=True, attr_name="completedAt")
+    settlement_receipt_id = UnicodeAttribute(null=True, attr_name="settlementReceiptId")
 
 
 class PlanItem(Item):
     name = UnicodeAttribute(attr_name="name")
     prices = MapAttribute[str, Any](attr_name="prices")  # subscription type -> kopecks
+    vat_code = NumberAttribute(null=True, attr_name="vatCode")  # absent: the service's DEFAULT_VAT_CODE
 
 
 class SubscriptionItem(Item):

@@ -5,7 +5,14 @@
 An absent value (``None``) is an absent attribute. The sparse ``PendingIndex`` attributes are derived
 here, never decided elsewhere: a payment carries them while it is pending, a refund request while it
 holds money, so every write of a new state also moves the item in or out of the index.
+
+54-FZ receipts are JSON strings (``receiptItems`` of an order, ``receipt`` of a payment): read whole,
+written whole, never queried. Their keys are the API's camelCase names, absent values left out, in a
+fixed order, so the same receipt is always the same string (an update writes only what changed).
 """
+
+import json
+from typing import Any
 
 from payments.domain import (
     AppliedRefund,
@@ -21,6 +28,7 @@ from payments.domain import (
     SubscriptionStatus,
     SubscriptionType,
 )
+from payments.domain.receipts import Contact, PaymentMode, Receipt, ReceiptLine
 from payments.dynamodb import keys
 from payments.dynamodb.items import (
     AppliedRefundItem,
@@ -35,6 +43,67 @@ from payments.dynamodb.items import (
 
 def _text(value: object | None) -> str | None:
     return None if value is None else str(value)
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _line_value(line: ReceiptLine) -> dict[str, Any]:
+    return {
+        "description": line.description,
+        "quantity": line.quantity,
+        "amount": line.amount,
+        "vatCode": line.vat_code,
+    }
+
+
+def _line_of(value: dict[str, Any]) -> ReceiptLine:
+    return ReceiptLine(
+        str(value["description"]), int(value["quantity"]), int(value["amount"]), int(value["vatCode"])
+    )
+
+
+def receipt_lines_json(lines: tuple[ReceiptLine, ...]) -> str | None:
+    """An order's receipt lines as stored (``receiptItems``); ``None`` (no attribute) when it has none."""
+    return _json([_line_value(line) for line in lines]) if lines else None
+
+
+def receipt_lines_of(stored: str | None) -> tuple[ReceiptLine, ...]:
+    return tuple(_line_of(value) for value in json.loads(stored)) if stored else ()
+
+
+def receipt_json(receipt: Receipt | None) -> str | None:
+    """A payment's receipt as stored (``receipt``); ``None`` (no attribute) when it has none."""
+    if receipt is None:
+        return None
+    customer = {"email": receipt.customer.email, "phone": receipt.customer.phone}
+    value = {
+        "customer": {key: contact for key, contact in customer.items() if contact is not None},
+        "items": [_line_value(line) for line in receipt.lines],
+        "paymentMode": str(receipt.payment_mode),
+        "taxSystemCode": receipt.tax_system_code,
+        "settledPrepayment": receipt.settled_prepayment,
+    }
+    return _json({key: item for key, item in value.items() if item is not None})
+
+
+def receipt_of(stored: str | None) -> Receipt | None:
+    if not stored:
+        return None
+    value = json.loads(stored)
+    customer = value.get("customer", {})
+    return Receipt(
+        customer=Contact(email=customer.get("email"), phone=customer.get("phone")),
+        lines=tuple(_line_of(line) for line in value.get("items", ())),
+        payment_mode=PaymentMode(value["paymentMode"]),
+        tax_system_code=_int(value.get("taxSystemCode")),
+        settled_prepayment=_int(value.get("settledPrepayment")),
+    )
 
 
 def payment_item(payment: Payment, shards: int) -> PaymentItem:
@@ -65,6 +134,8 @@ def payment_item(payment: Payment, shards: int) -> PaymentItem:
         version=payment.version,
         capture=None if payment.capture else False,  # only two-stage payments carry it
         period=payment.period,
+        receipt=receipt_json(payment.receipt),
+        receipt_registration=payment.receipt_registration,
         pending_shard=keys.shard_of(payment.payment_id, shards) if pending else None,
         pending_since=keys.iso(payment.created_at) if pending else None,
         pending_user=payment.user_id if pending else None,
@@ -95,7 +166,9 @@ def payment_of(item: PaymentItem) -> Payment:
         version=int(item.version or 0),
         refund_reserved=int(item.refund_reserved or 0),
         capture=item.capture is not False,
-        period=int(item.period) if item.period is not None else None,
+        period=_int(item.period),
+        receipt=receipt_of(item.receipt),
+        receipt_registration=item.receipt_registration,
     )
 
 
@@ -116,6 +189,10 @@ def order_item(order: Order) -> OrderItem:
         active_payment_id=order.active_payment_id,
         paid_at=order.paid_at,
         version=order.version,
+        vat_code=order.vat_code,
+        receipt_items=receipt_lines_json(order.receipt_lines),
+        completed_at=order.completed_at,
+        settlement_receipt_id=order.settlement_receipt_id,
     )
 
 
@@ -130,17 +207,33 @@ def order_of(item: OrderItem) -> Order:
         active_payment_id=item.active_payment_id,
         paid_at=item.paid_at,
         version=int(item.version or 0),
+        vat_code=_int(item.vat_code),
+        receipt_lines=receipt_lines_of(item.receipt_items),
+        completed_at=item.completed_at,
+        settlement_receipt_id=item.settlement_receipt_id,
     )
 
 
 def plan_item(plan: Plan) -> PlanItem:
     prices = {str(period): amount for period, amount in plan.prices.items()}
-    return PlanItem(keys.plan_key(plan.plan_id), keys.META, kind="plan", name=plan.name, prices=prices)
+    return PlanItem(
+        keys.plan_key(plan.plan_id),
+        keys.META,
+        kind="plan",
+        name=plan.name,
+        prices=prices,
+        vat_code=plan.vat_code,
+    )
 
 
 def plan_of(item: PlanItem) -> Plan:
     prices = {SubscriptionType(period): int(amount) for period, amount in item.prices.as_dict().items()}
-    return Plan(plan_id=item.pk.removeprefix(keys.plan_key("")), name=item.name, prices=prices)
+    return Plan(
+        plan_id=item.pk.removeprefix(keys.plan_key("")),
+        name=item.name,
+        prices=prices,
+        vat_code=_int(item.vat_code),
+    )
 
 
 def subscription_item(subscription: Subscription) -> SubscriptionItem:

@@ -49,7 +49,9 @@ def run_idempotently[R: BaseModel](
         raise ValidationFailed(
             details=[{"field": "Idempotency-Key", "problem": "1-64 characters: letters, digits, _ . : -"}]
         )
-    request_hash = hashlib.sha256(f"{route}\n{request.model_dump_json(by_alias=True)}".encode()).hexdigest()
+    # Absent optional fields are left out, so a request hashes as it did before they existed.
+    body = request.model_dump_json(by_alias=True, exclude_none=True)
+    request_hash = hashlib.sha256(f"{route}\n{body}".encode()).hexdigest()
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
     # Claimed before the operation runs (a conditional write): of concurrent requests with one key,
     # exactly one runs.

@@ -32,6 +32,7 @@ from payments.ports import CreationStore, YooKassa
 from payments.schemas import CreateOrderPaymentRequest, CreateSubscriptionPaymentRequest, PaymentCreated
 from payments.services.conflicts import retry_on_conflict
 from payments.services.reads import reread, subject_of
+from payments.services.receipts import contact_for, order_receipt_for, subscription_receipt_for
 from payments.services.sync import apply_provider_payment
 from payments.settings import Settings
 
@@ -45,6 +46,7 @@ def create_order_payment(
     now: datetime | None = None,
 ) -> PaymentCreated:
     _check_amount_limits(settings, request.amount)
+    contact = contact_for(settings, caller, request.customer)
 
     def attempt() -> Payment:
         moment = now or utc_now()
@@ -67,6 +69,7 @@ def create_order_payment(
             order_payment_description(order),
             order_id=order.order_id,
             capture=settings.capture_mode == "auto",
+            receipt=order_receipt_for(settings, order, contact),
         )
         store.commit(start_order_payment(order, payment))
         count("PaymentCreated")
@@ -84,6 +87,7 @@ def create_subscription_payment(
     now: datetime | None = None,
 ) -> PaymentCreated:
     _check_amount_limits(settings, request.amount)
+    contact = contact_for(settings, caller, request.customer)
     plan = store.get_plan(request.plan_id)
     if plan is None:
         raise NotFound("Plan not found")
@@ -117,6 +121,7 @@ def create_subscription_payment(
             subscription_type=request.subscription_type,
             period=period,
             capture=settings.capture_mode == "auto",
+            receipt=subscription_receipt_for(settings, plan, request.subscription_type, price, contact),
         )
         store.commit(start_subscription_payment(subscription, payment))
         count("PaymentCreated")

@@ -1,7 +1,9 @@
-"""Reads every use case shares: a payment that must exist, and a payment's order or subscription."""
+"""What every use case shares: a payment that must exist, a payment's order or subscription, and the
+report of a receipt YooKassa could not register."""
 
 from payments.domain import Payment, PaymentType
 from payments.domain.delivery import Subject
+from payments.observability import count, logger
 from payments.ports import PaymentReader, SyncStore
 
 
@@ -17,3 +19,10 @@ def subject_of(store: SyncStore, payment: Payment) -> Subject | None:
     if payment.type is PaymentType.ORDER:
         return store.get_order(payment.subject_id)
     return store.get_subscription(payment.subject_id)
+
+
+def report_receipt(payment_id: str, registration: str | None) -> None:
+    """A receipt YooKassa could not register (54-FZ): counted and alarmed, for a human to re-send."""
+    if registration == "canceled":
+        logger.error("YooKassa could not register the receipt", extra={"paymentId": payment_id})
+        count("ReceiptFailed")

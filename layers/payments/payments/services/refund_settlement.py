@@ -55,6 +55,11 @@ def apply_refund(store: RefundStore, payment: Payment, refund: ProviderRefund, n
             count("ProviderStateConflict")
             return RefundResult(current, SyncOutcome.CONFLICT)
         count("RefundSucceeded")
+        if refund.receipt_registration == "canceled":  # the refund receipt (54-FZ) was not registered
+            logger.error(
+                "YooKassa could not register the refund receipt", extra={"paymentId": current.payment_id}
+            )
+            count("ReceiptFailed")
         logger.info(
             "refund succeeded",
             extra={"paymentId": current.payment_id, "refundId": refund.id, "amount": refund.amount},

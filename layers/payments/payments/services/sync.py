@@ -22,7 +22,7 @@ from payments.errors import ConcurrentUpdate, ProviderError, ProviderNotFound, P
 from payments.observability import count, logger
 from payments.ports import SyncStore, YooKassa
 from payments.services.conflicts import retry_on_conflict
-from payments.services.reads import reread, subject_of
+from payments.services.reads import report_receipt, reread, subject_of
 from payments.services.refunds import submit_refund
 
 __all__ = ["SyncOutcome", "SyncResult", "apply_provider_payment"]
@@ -148,6 +148,7 @@ def _report(settlement: Settlement, fetched: ProviderPayment) -> None:
     if payment.status in (PaymentStatus.PAID, PaymentStatus.SUCCESS):
         count("PaymentSucceeded")
         logger.info("payment succeeded", extra={"paymentId": payment.payment_id, "yookassaId": fetched.id})
+        report_receipt(payment.payment_id, fetched.receipt_registration)
         return
     count("PaymentFailed" if payment.status is PaymentStatus.FAILED else "PaymentCanceled")
     logger.info(

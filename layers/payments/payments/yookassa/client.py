@@ -20,14 +20,18 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from payments.domain import Payment, ProviderPayment, ProviderRefund, RefundRequest
+from payments.domain.receipts import Receipt
 from payments.errors import ProviderError, ProviderNotFound, ProviderTimeout
 from payments.yookassa.wire import (
     JsonObject,
     capture_body,
     payment_body,
+    read_fiscalization,
     read_payment,
+    read_receipt_id,
     read_refund,
     refund_body,
+    settlement_body,
 )
 
 logger = logging.getLogger(__name__)
@@ -119,6 +123,15 @@ class YooKassaClient:
 
     def get_refund(self, refund_id: str) -> ProviderRefund:
         return read_refund(self._request("GET", f"/refunds/{refund_id}"))
+
+    def create_receipt(self, payment: Payment, receipt: Receipt, idempotence_key: str) -> str:
+        """Register a settlement receipt for ``payment``: made once per key, whatever the retries."""
+        body = settlement_body(payment, receipt)
+        return read_receipt_id(self._request("POST", "/receipts", body, idempotence_key))
+
+    def fiscalization_enabled(self) -> bool:
+        """``GET /me``: whether the shop has 54-FZ receipts on (then every payment needs one)."""
+        return read_fiscalization(self._request("GET", "/me"))
 
     def check_credentials(self) -> bool:
         """``GET /me``: True when YooKassa accepts our credentials."""

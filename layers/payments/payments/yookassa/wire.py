@@ -16,6 +16,7 @@ from payments.domain import (
     RefundRequest,
 )
 from payments.domain.payments import provider_metadata
+from payments.domain.receipts import Receipt, refund_receipt
 from payments.errors import ProviderError
 from payments.money import CURRENCY, Kopecks, amount_to_kopecks, kopecks_to_amount
 
@@ -25,13 +26,16 @@ JsonObject = dict[str, Any]
 def payment_body(payment: Payment, return_url: str) -> JsonObject:
     """``POST /payments``: a payment of our record (two-stage when its ``capture`` is off), redirecting
     the customer to ``return_url``. The metadata names our ids, so a fetched payment proves whose it is."""
-    return {
+    body: JsonObject = {
         "amount": _amount(payment.amount),
         "capture": payment.capture,
         "confirmation": {"type": "redirect", "return_url": return_url},
         "description": payment.description,
         "metadata": provider_metadata(payment),
     }
+    if payment.receipt is not None:
+        body["receipt"] = receipt_body(payment.receipt)
+    return body
 
 
 def capture_body(payment: Payment) -> JsonObject:
@@ -41,12 +45,54 @@ def capture_body(payment: Payment) -> JsonObject:
 
 def refund_body(payment: Payment, request: RefundRequest) -> JsonObject:
     """``POST /refunds``: ``request``'s amount of ``payment`` (YooKassa's id of it)."""
-    return {
+    body: JsonObject = {
         "payment_id": payment.yookassa_id,
         "amount": _amount(request.amount),
         # Echoed on every read of the refund: refund.succeeded finds this request even if this answer is lost.
         "metadata": {"refundRequestId": request.request_id, "paymentId": payment.payment_id},
     }
+    if payment.receipt is not None:  # the refund receipt: the payment's lines, their share of this refund
+        body["receipt"] = receipt_body(refund_receipt(payment.receipt, request.amount))
+    return body
+
+
+def settlement_body(payment: Payment, receipt: Receipt) -> JsonObject:
+    """``POST /receipts``: the settlement receipt of a prepaid payment, sent to the customer."""
+    assert receipt.settled_prepayment is not None
+    return {
+        **receipt_body(receipt),
+        "type": "payment",
+        "payment_id": payment.yookassa_id,
+        "send": True,
+        "settlements": [{"type": "prepayment", "amount": _amount(receipt.settled_prepayment)}],
+    }
+
+
+def receipt_body(receipt: Receipt) -> JsonObject:
+    """A 54-FZ receipt in YooKassa's shape: unit prices, whole quantities, every line's VAT code."""
+    customer = {
+        key: value
+        for key, value in (("email", receipt.customer.email), ("phone", receipt.customer.phone))
+        if value
+    }
+    body: JsonObject = {
+        "customer": customer,
+        "items": [
+            {
+                "description": line.description,
+                "quantity": f"{line.quantity}.00",
+                "amount": _amount(line.amount),
+                "vat_code": line.vat_code,
+                "payment_mode": str(receipt.payment_mode),
+                "payment_subject": "service",
+                "measure": "piece",
+            }
+            for line in receipt.lines
+        ],
+    }
+    if receipt.tax_system_code is not None:
+        body["tax_system_code"] = receipt.tax_system_code
+    return body
 
 
 def read_payment(body: JsonObject) -> ProviderPayment:
@@ -66,6 +112,7 @@ def read_payment(body: JsonObject) -> ProviderPayment:
             cancellation_party=details.get("party"),
             refunded_amount=amount_to_kopecks((body.get("refunded_amount") or {}).get("value", "0")),
             account_id=(body.get("recipient") or {}).get("account_id"),
+            receipt_registration=_text(body.get("receipt_registration")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProviderError("YooKassa returned a payment we cannot read") from exc
@@ -81,13 +128,33 @@ def read_refund(body: JsonObject) -> ProviderRefund:
             amount=amount_to_kopecks(body["amount"]["value"]),
             currency=str(body["amount"]["currency"]),
             metadata=_metadata(body),
+            receipt_registration=_text(body.get("receipt_registration")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProviderError("YooKassa returned a refund we cannot read") from exc
 
 
+def read_receipt_id(body: JsonObject) -> str:
+    try:
+        return str(body["id"])
+    except (KeyError, TypeError) as exc:
+        raise ProviderError("YooKassa returned a receipt we cannot read") from exc
+
+
+def read_fiscalization(body: JsonObject) -> bool:
+    """``GET /me``: whether the shop sends 54-FZ receipts (then every payment must carry one)."""
+    fiscalization = body.get("fiscalization")
+    if isinstance(fiscalization, dict):
+        return fiscalization.get("enabled") is True
+    return body.get("fiscalization_enabled") is True
+
+
 def _amount(kopecks: Kopecks) -> dict[str, str]:
     return {"value": kopecks_to_amount(kopecks), "currency": CURRENCY}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _metadata(body: JsonObject) -> dict[str, str]:
