@@ -12,6 +12,7 @@ from typing import Any
 
 import botocore.client
 import pytest
+from pynamodb.exceptions import TransactWriteError
 
 from local.template import table_definition
 from payments.domain import (
@@ -169,3 +170,24 @@ def test_the_adapters_key_schema_is_the_templates() -> None:
 def test_a_table_that_cannot_be_reached_is_unavailable_not_a_crash(dynamodb_endpoint: str) -> None:
     with pytest.raises(StoreUnavailable):
         DynamoStore("no-such-table").get_payment("pay-1")
+
+
+def test_a_transaction_that_times_out_is_unavailable_not_a_crash(
+    dynamodb: Subject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read timeout inside TransactWriteItems reaches PynamoDB as an error whose cause carries no
+    usable response (PynamoDB's own ``cause_response_code`` then raises AttributeError): it must be a
+    503 ``service_unavailable``, never a 500."""
+
+    class NoResponse(Exception):
+        response = None
+
+    def times_out(*args: Any, **kwargs: Any) -> Any:
+        raise TransactWriteError("Failed to write transaction items", cause=NoResponse())
+
+    store = dynamodb.store
+    assert isinstance(store, DynamoStore)
+    monkeypatch.setattr(store.table._connection, "transact_write_items", times_out)
+    payment = a_payment()
+    with pytest.raises(StoreUnavailable):
+        store.commit(Changes(created=(payment, an_order())))

@@ -197,7 +197,12 @@ def stored_attributes(item: Item) -> dict[str, Any]:
 
 
 def _lost_a_condition(exc: PynamoDBException) -> bool:
-    code = exc.cause_response_code
+    """Whether DynamoDB refused a condition of ours (or a concurrent transaction held an item): a lost
+    race. Read defensively: a timeout's cause carries no response, and PynamoDB's own
+    ``cause_response_code`` raises AttributeError on one whose response is ``None`` (a 500, not a 503)."""
+    response = getattr(exc.cause, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    code = error.get("Code") if isinstance(error, dict) else None
     if code == "ConditionalCheckFailedException":
         return True
     if code != "TransactionCanceledException" or not isinstance(exc, TransactWriteError):
