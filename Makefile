@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: help setup dev sandbox token test lint fmt typecheck validate unit integration e2e bench build openapi clean
+.PHONY: help setup dev sandbox token test lint fmt typecheck validate unit integration e2e mutation bench build openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ integration: $(STAMP) ## handlers against moto DynamoDB and the YooKassa sandbox
 
 e2e: $(STAMP) ## the local stack as a subprocess, over HTTP, and the browser tests
 	$(BIN)/pytest -q tests/e2e
+
+mutation: $(STAMP) ## mutation testing of money and the domain against tests/unit (minutes; not in make test)
+	$(BIN)/python scripts/mutation.py
 
 bench: $(STAMP) ## speed figures (not tests)
 	$(BIN)/python bench/sandbox_bench.py

@@ -114,6 +114,8 @@ class _UrlWorker:
                 dispatcher._attempt(job)
             except Exception:  # never let one bad delivery kill the worker
                 log.exception("webhook delivery failed unexpectedly")
+            finally:
+                dispatcher._finished()
 
 
 class WebhookDispatcher:
@@ -129,6 +131,8 @@ class WebhookDispatcher:
         self._urls = urls
         self.timeout = timeout
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified whenever an attempt finishes
+        self._in_flight = 0  # jobs handed to a worker and not yet attempted to the end
         self._heap: list[tuple[int, int, _Job]] = []
         self._delayed: list[_Job] = []
         self._counter = itertools.count()
@@ -235,7 +239,13 @@ class WebhookDispatcher:
             worker = self._workers.get(job.url)
             if worker is None:
                 worker = self._workers[job.url] = _UrlWorker(self, job.url)
+            self._in_flight += 1
         worker.queue.put(job)
+
+    def _finished(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._changed.notify_all()
 
     def tick(self) -> None:
         """Hand every due retry (emulator clock) and every expired delay (real clock) to its worker."""
@@ -307,6 +317,33 @@ class WebhookDispatcher:
         return entry
 
     # ------------------------------------------------------------------ inspection and life cycle
+    def idle(self) -> bool:
+        """Nothing to deliver now: no attempt queued or under way, no retry due on the emulator's clock,
+        no ``delay`` fault's copy waiting. Retries due later on the emulator's clock, and notifications
+        a ``reorder`` fault holds until its batch is complete, wait for a cause: they do not count."""
+        with self._lock:
+            return self._idle_locked(self._clock.now_ms())
+
+    def _idle_locked(self, now_ms: int) -> bool:
+        due = bool(self._heap) and self._heap[0][0] <= now_ms
+        return self._in_flight == 0 and not self._delayed and not due
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until ``idle()`` (True), or ``timeout`` seconds passed (False). A test that asserts that
+        nothing was delivered waits for this first, instead of sleeping: whatever was due has been tried
+        by then, and is in the delivery log."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                if self._idle_locked(self._clock.now_ms()):
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                # a retry falls due by the clock and a delay expires by real time, with no notify: look
+                # again at least every 10 ms (the ticker hands them to a worker within TICK_SECONDS)
+                self._changed.wait(min(left, 0.01))
+
     def log_items(self, object_id: str | None = None, event: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             items = list(self._log)

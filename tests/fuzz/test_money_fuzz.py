@@ -4,8 +4,10 @@ Property tests of the normal cases live in tests/unit/test_money.py; this throws
 objects at the parsers and checks they never fail in any other way.
 """
 
+import re
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,18 +26,50 @@ anything = st.one_of(
 )
 
 
+# The strict reference: ASCII digits only, no sign, no leading zero, at most two decimals, nothing around
+# it (``fullmatch``: no trailing newline either). Not ``int()``, which takes whitespace, underscores,
+# signs and non-ASCII digits.
+AMOUNT = re.compile(r"(0|[1-9][0-9]*)(?:\.([0-9]{1,2}))?", re.ASCII)
+DIGITS = "0123456789"
+
+
+def reference_kopecks(text: str) -> int | None:
+    """What ``text`` means in kopecks by the reference, or ``None`` when it is no amount."""
+    match = AMOUNT.fullmatch(text)
+    if match is None:
+        return None
+    value = 0
+    for digit in match.group(1) + (match.group(2) or "").ljust(2, "0"):
+        value = value * 10 + DIGITS.index(digit)
+    return value
+
+
+def test_the_reference_itself_refuses_what_int_would_take() -> None:
+    for lenient in ["1.00\n", " 1", "1 ", "\t1", "1_000", "+1", "-0", "١", "01", "1."]:
+        assert reference_kopecks(lenient) is None
+    assert [reference_kopecks(t) for t in ["0", "1", "1.5", "10.05", "1500.00"]] == [0, 100, 150, 1005, 150000]
+
+
 @FUZZ
 @given(st.one_of(st.text(max_size=64), moneyish))
-def test_any_text_is_an_exact_amount_or_a_value_error(text: str) -> None:
-    try:
-        kopecks = amount_to_kopecks(text)
-    except ValueError:
+def test_any_text_is_exactly_the_references_amount_or_a_value_error(text: str) -> None:
+    """GIVEN any text THEN the parser accepts exactly what the strict reference accepts, as the same
+    kopecks, and refuses everything else with a ValueError."""
+    expected = reference_kopecks(text)
+    if expected is None:
+        with pytest.raises(ValueError, match="not a money amount"):
+            amount_to_kopecks(text)
         return
-    assert isinstance(kopecks, int) and kopecks >= 0
+    kopecks = amount_to_kopecks(text)
+    assert type(kopecks) is int and kopecks == expected
     # Whatever was accepted means exactly what it says: rendering it back parses to the same kopecks.
     assert amount_to_kopecks(kopecks_to_amount(kopecks)) == kopecks
-    rubles, _, fraction = text.partition(".")
-    assert kopecks == int(rubles) * 100 + int(fraction.ljust(2, "0") or "0")
+
+
+@FUZZ
+@given(st.from_regex(r"\A(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?\Z"))
+def test_every_amount_the_reference_accepts_is_parsed(text: str) -> None:
+    assert amount_to_kopecks(text) == reference_kopecks(text)
 
 
 @FUZZ

@@ -4,7 +4,8 @@ The handler runs in-process with the EventBridge Scheduler event from ``events/`
 sandbox over HTTP (its clock moved to expire payments), DynamoDB is moto's server.
 """
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import requests
 
 from local import lambda_runtime
 from payments import runtime
+from payments.domain import Changes, Update
 from payments.errors import ReconcileFailed, StoreUnavailable
 from payments.services.reconcile import reconcile
 from tests.conftest import Stack
@@ -105,6 +107,36 @@ def test_a_payment_whose_create_answer_was_lost_is_found_with_the_same_idempoten
     assert (payment.status, payment.yookassa_id) == ("paid", provider["id"])
     assert store().find_payment_by_yookassa_id(provider["id"]) == payment
     assert len(stack.provider_payments()) == 1  # the repeated create made nothing new
+
+
+def test_a_lost_create_re_sent_after_our_record_changed_still_reaches_the_one_yookassa_payment(
+    stack: Stack,
+) -> None:
+    """The test above, with our record updated between the lost create and the reconciler's re-send
+    (a new version and a check time, as another run or a poll writes): the re-sent create still carries
+    ``create-<paymentId>`` (tests/unit/test_yookassa_client.py pins the header), so YooKassa answers with
+    the payment it made, never a second one, however often the reconciler runs."""
+    stack.put_order("order-1", "alice", 150000)
+    stack.sandbox_post("/sandbox/faults", {"route": "POST /v3/payments", "fault": "500_applied", "count": 100})
+    with environment(YOOKASSA_BUDGET_SECONDS="0.5"):
+        status, _ = stack.create_order_payment("order-1", 150000)
+    assert status == 504
+    requests.delete(f"{stack.sandbox.base_url}/sandbox/faults", timeout=5).raise_for_status()
+    [lost] = payments_of_user("alice")
+    touched = replace(
+        lost, provider_checked_at=lost.created_at, updated_at=lost.created_at, version=lost.version + 1
+    )
+    store().commit(Changes(updated=(Update(lost, touched),)))
+    [provider] = stack.provider_payments()
+
+    now = datetime.now(UTC) + timedelta(minutes=10)
+    for _ in range(2):
+        reconcile(runtime.store(), runtime.yookassa(), runtime.settings(), now, lambda: 600_000)
+
+    payment = payment_of(lost.payment_id)
+    assert payment.yookassa_id == provider["id"]
+    assert payment.version > touched.version
+    assert [p["id"] for p in stack.provider_payments()] == [provider["id"]]  # exactly one YooKassa payment
 
 
 def test_young_pending_payments_wait_for_their_webhook(stack: Stack) -> None:

@@ -20,6 +20,7 @@ ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3
 TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 RETURN_PAGE = "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Shop</title></head><body>"
 RETURN_PAGE += "<h1 id='thanks'>Спасибо! Магазин получил вас обратно.</h1></body></html>"
+GATE_LIMIT_SECONDS = 30.0  # a blocked POST is answered after this at the latest, released or not
 
 
 class Receiver:
@@ -32,6 +33,7 @@ class Receiver:
         self.fail_remaining = 0
         self.fail_status = 500
         self.stall_seconds = 0.0
+        self.gate: threading.Event | None = None  # block(): every POST waits for release()
         self.generation = 0  # bumped by reset(): a request still stalling from an earlier test is not recorded
         receiver = self
 
@@ -46,9 +48,12 @@ class Receiver:
                         receiver.fail_remaining -= 1
                         status = receiver.fail_status
                     stall = receiver.stall_seconds
+                    gate = receiver.gate
                     generation = receiver.generation
                 if stall:
                     time.sleep(stall)
+                if gate is not None:
+                    gate.wait(GATE_LIMIT_SECONDS)
                 with receiver.lock:
                     if generation != receiver.generation:
                         self.close_connection = True
@@ -95,7 +100,19 @@ class Receiver:
     def return_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/shop/return"
 
+    def block(self) -> None:
+        """Hold every POST unanswered (and unrecorded) until ``release()``."""
+        with self.lock:
+            self.gate = threading.Event()
+
+    def release(self) -> None:
+        with self.lock:
+            gate, self.gate = self.gate, None
+        if gate is not None:
+            gate.set()
+
     def reset(self) -> None:
+        self.release()
         with self.lock:
             self.generation += 1
             self.received.clear()

@@ -87,7 +87,7 @@ def test_nothing_is_sent_without_a_url_and_url_changes_apply_at_once(
 ) -> None:
     first = api.create()
     api.succeed(first["id"])
-    time.sleep(0.1)
+    assert sandbox.dispatcher.wait_idle()
     assert receiver.received == []
     assert api.webhook_log() == []
     sandbox.webhook_urls.append(receiver.url)
@@ -104,12 +104,17 @@ def test_nothing_is_sent_without_a_url_and_url_changes_apply_at_once(
 
 
 def test_delivery_never_happens_inside_the_request(api: Api, hooked: Receiver) -> None:
-    hooked.stall_seconds = 1.0
+    """GIVEN a receiver that answers nothing until released WHEN a payment succeeds THEN the request has
+    answered while its notification is still unanswered: no attempt is in the log yet; released, it
+    arrives."""
+    hooked.block()
     payment = api.create()
-    started = time.monotonic()
     api.succeed(payment["id"])
-    assert time.monotonic() - started < 0.5
-    hooked.wait_for(1, timeout=5)
+    assert api.webhook_log() == []  # inside the request, the attempt would have ended (timed out) by now
+    assert hooked.received == []
+    hooked.release()
+    hooked.wait_for(1)
+    assert log_count(api, 1)[0]["ok"] is True
 
 
 def test_delivery_log(api: Api, hooked: Receiver, sandbox: Sandbox) -> None:
@@ -132,8 +137,30 @@ def test_delivery_log(api: Api, hooked: Receiver, sandbox: Sandbox) -> None:
     assert api.webhook_log(event="payment.canceled") == []
 
 
+def test_the_dispatcher_is_idle_only_once_every_due_delivery_was_tried(
+    api: Api, hooked: Receiver, sandbox: Sandbox
+) -> None:
+    """GIVEN a receiver holding its answer THEN the dispatcher is busy (a bounded wait says so) until the
+    attempt ends; once idle, the attempt is in the log. A retry due later on the emulator's clock does not
+    count until the clock reaches it."""
+    assert sandbox.dispatcher.idle()
+    hooked.block()
+    hooked.fail(1)
+    payment = api.create()
+    api.succeed(payment["id"])
+    assert not sandbox.dispatcher.idle()
+    assert sandbox.dispatcher.wait_idle(timeout=0.2) is False  # held by the receiver: still in flight
+    hooked.release()
+    assert sandbox.dispatcher.wait_idle()
+    [failed] = api.webhook_log()
+    assert failed["ok"] is False  # its retry is due in 10 s on the emulator's clock: idle until then
+    api.advance(10)
+    assert sandbox.dispatcher.wait_idle()
+    assert [entry["ok"] for entry in api.webhook_log()] == [False, True]
+
+
 # ------------------------------------------------------------------------------------------ redelivery
-def test_redelivery_schedule_on_the_emulator_clock(api: Api, hooked: Receiver) -> None:
+def test_redelivery_schedule_on_the_emulator_clock(api: Api, hooked: Receiver, sandbox: Sandbox) -> None:
     hooked.fail(1000)
     payment = api.create()
     event_at = parse_time(api.succeed(payment["id"])["captured_at"])
@@ -141,12 +168,12 @@ def test_redelivery_schedule_on_the_emulator_clock(api: Api, hooked: Receiver) -
     for attempt, offset in enumerate(OFFSETS, start=2):
         due = event_at + timedelta(seconds=offset)
         api.advance(max(0.0, (due - now(api)).total_seconds() - 1))
-        time.sleep(0.06)
+        assert sandbox.dispatcher.wait_idle()
         assert len(api.webhook_log()) == attempt - 1, f"attempt {attempt} came early"
         api.advance(1.1)
         log_count(api, attempt)
     api.advance(30 * 86400)
-    time.sleep(0.1)
+    assert sandbox.dispatcher.wait_idle()
     entries = api.webhook_log()
     assert [e["attempt"] for e in entries] == [1, 2, 3, 4, 5, 6, 7, 8]  # then YooKassa gives up
     assert all(e["ok"] is False and e["statusCode"] == 500 for e in entries)
@@ -158,7 +185,7 @@ def test_redelivery_schedule_on_the_emulator_clock(api: Api, hooked: Receiver) -
     assert all(body == bodies[0] for body in bodies)  # the object as it was at the event
 
 
-def test_redelivery_stops_at_the_first_200(api: Api, hooked: Receiver) -> None:
+def test_redelivery_stops_at_the_first_200(api: Api, hooked: Receiver, sandbox: Sandbox) -> None:
     hooked.fail(2, status=503)
     payment = api.create()
     api.succeed(payment["id"])
@@ -168,7 +195,7 @@ def test_redelivery_stops_at_the_first_200(api: Api, hooked: Receiver) -> None:
     api.advance(32)
     entries = log_count(api, 3)
     api.advance(2 * 86400)
-    time.sleep(0.1)
+    assert sandbox.dispatcher.wait_idle()
     entries = api.webhook_log()
     assert [(e["attempt"], e["statusCode"], e["ok"]) for e in entries] == [
         (1, 503, False),
@@ -184,8 +211,8 @@ def test_redelivery_in_real_time_with_a_time_scale(receiver: Receiver) -> None:
         api = Api(sandbox)
         payment = api.create()
         event_at = parse_time(api.succeed(payment["id"])["captured_at"])
-        entries = log_count(api, 8, timeout=15)
-        time.sleep(0.3)
+        log_count(api, 8, timeout=15)
+        assert sandbox.dispatcher.wait_idle()
         entries = api.webhook_log()
         assert [e["attempt"] for e in entries] == list(range(1, 9))
         for entry, offset in zip(entries[1:], OFFSETS, strict=True):
@@ -251,7 +278,7 @@ def test_redeliver_unknown_object(api: Api) -> None:
 
 
 # ------------------------------------------------------------------------------------------ faults
-def test_drop_loses_the_notification_for_good(api: Api, hooked: Receiver) -> None:
+def test_drop_loses_the_notification_for_good(api: Api, hooked: Receiver, sandbox: Sandbox) -> None:
     add_fault(api, fault="drop")
     lost = api.create()
     api.succeed(lost["id"])
@@ -259,7 +286,7 @@ def test_drop_loses_the_notification_for_good(api: Api, hooked: Receiver) -> Non
     api.succeed(kept["id"])
     hooked.wait_for(1)
     api.advance(2 * 86400)
-    time.sleep(0.1)
+    assert sandbox.dispatcher.wait_idle()
     assert hooked.events() == [("payment.succeeded", kept["id"])]
     [dropped] = api.webhook_log(objectId=lost["id"])
     assert dropped["fault"] == "drop"
@@ -267,12 +294,12 @@ def test_drop_loses_the_notification_for_good(api: Api, hooked: Receiver) -> Non
     assert dropped["ok"] is False
 
 
-def test_duplicate(api: Api, hooked: Receiver) -> None:
+def test_duplicate(api: Api, hooked: Receiver, sandbox: Sandbox) -> None:
     add_fault(api, fault="duplicate", times=2)
     payment = api.create()
     api.succeed(payment["id"])
     bodies = hooked.wait_for(3)
-    time.sleep(0.05)
+    assert sandbox.dispatcher.wait_idle()
     assert len(hooked.bodies()) == 3
     assert bodies[0] == bodies[1] == bodies[2]
     copies = sorted(e.get("copy", 0) for e in api.webhook_log())
@@ -295,12 +322,12 @@ def test_delay_lets_later_events_overtake(api: Api, hooked: Receiver) -> None:
     assert hooked.received[1]["at"] - started >= 0.4
 
 
-def test_reorder_delivers_the_batch_in_reverse(api: Api, hooked: Receiver) -> None:
+def test_reorder_delivers_the_batch_in_reverse(api: Api, hooked: Receiver, sandbox: Sandbox) -> None:
     add_fault(api, fault="reorder", count=3)
     ids = [api.create()["id"] for _ in range(3)]
     api.succeed(ids[0])
     api.succeed(ids[1])
-    time.sleep(0.1)
+    assert sandbox.dispatcher.wait_idle()
     assert hooked.received == []  # held until the batch is complete
     api.succeed(ids[2])
     hooked.wait_for(3)
@@ -308,12 +335,12 @@ def test_reorder_delivers_the_batch_in_reverse(api: Api, hooked: Receiver) -> No
     assert api.helper("GET", "/sandbox/faults").json() == {"items": []}
 
 
-def test_reorder_batch_is_released_by_redeliver(api: Api, hooked: Receiver) -> None:
+def test_reorder_batch_is_released_by_redeliver(api: Api, hooked: Receiver, sandbox: Sandbox) -> None:
     add_fault(api, fault="reorder", count=5)
     first, second = api.create(), api.create()
     api.succeed(first["id"])
     api.succeed(second["id"])
-    time.sleep(0.1)
+    assert sandbox.dispatcher.wait_idle()
     assert hooked.received == []
     api.helper("POST", "/sandbox/webhooks/redeliver", {"objectId": first["id"]})
     hooked.wait_for(3)

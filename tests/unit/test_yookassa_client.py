@@ -7,7 +7,7 @@ body's bytes), what is retried under the same key, and how every outcome maps to
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -224,3 +224,122 @@ def test_credentials_are_checked_with_me_and_never_shown(server: tuple[str, Scri
     assert client.check_credentials() is False
     assert [r.path for r in script.received] == ["/v3/me", "/v3/me"]
     assert SECRET not in repr(client) and SECRET not in repr(client.with_budget(1.0))
+
+
+# ---------------------------------------------------------------- the Idempotence-Keys, at the wire
+# What a record can become between two calls for the same payment (a retry, the reconciler re-sending a
+# create, a capture asked again): none of it may change the key, or YooKassa makes a second payment,
+# capture or refund. The key is derived from our id alone, exactly as pinned here.
+PAYMENT_CHANGES: dict[str, dict[str, Any]] = {
+    "as first written": {"version": 1, "yookassa_id": None},
+    "attached to YooKassa's payment": {"version": 2, "payment_url": "https://yookassa.test/checkout/yk-1"},
+    "re-read by the reconciler": {
+        "version": 3,
+        "provider_checked_at": datetime(2026, 11, 27, 10, 20, tzinfo=UTC),
+    },
+    "with another YooKassa id": {"yookassa_id": "yk-2", "version": 9},
+    "paid": {"status": PaymentStatus.PAID, "paid_at": datetime(2026, 11, 27, 10, 5, tzinfo=UTC), "version": 4},
+    "failed": {"status": PaymentStatus.FAILED, "cancellation_reason": "expired_on_confirmation", "version": 5},
+    "partly refunded, a refund in flight": {"refunded_amount": 10_000, "refund_reserved": 5_000, "version": 6},
+    "two-stage": {"capture": False, "version": 7},
+}
+REFUND_CHANGES: dict[str, dict[str, Any]] = {
+    "reserved": {},
+    "accepted by YooKassa": {"state": RefundState.PENDING, "yookassa_refund_id": "rf-1"},
+    "of unknown outcome": {"state": RefundState.FAILED, "failure_reason": "unknown_outcome_expired"},
+    "updated": {"updated_at": datetime(2026, 11, 28, 9, 0, tzinfo=UTC), "amount": 1},
+}
+
+
+def keys_sent(script: Script) -> list[str]:
+    return [request.headers["Idempotence-Key"] for request in script.received]
+
+
+@pytest.mark.parametrize("changes", PAYMENT_CHANGES.values(), ids=PAYMENT_CHANGES.keys())
+def test_a_payment_is_created_under_create_and_its_id_whatever_its_record_became(
+    server: tuple[str, Script], changes: dict[str, Any]
+) -> None:
+    url, script = server
+    script.answers += [(200, PAYMENT_OBJECT)] * 2
+    client = client_for(url)
+
+    client.create_payment(PAYMENT, "https://app.example/payment/result")
+    client.create_payment(replace(PAYMENT, **changes), "https://app.example/payment/result")
+
+    assert keys_sent(script) == ["create-pay-1", "create-pay-1"]
+
+
+@pytest.mark.parametrize("changes", PAYMENT_CHANGES.values(), ids=PAYMENT_CHANGES.keys())
+def test_a_held_payment_is_captured_and_canceled_under_keys_of_its_id_whatever_its_record_became(
+    server: tuple[str, Script], changes: dict[str, Any]
+) -> None:
+    url, script = server
+    script.answers += [(200, PAYMENT_OBJECT)] * 4
+    client = client_for(url)
+    held = replace(PAYMENT, capture=False)
+
+    client.capture_payment(held)
+    client.capture_payment(replace(held, **changes))
+    client.cancel_payment(held)
+    client.cancel_payment(replace(held, **changes))
+
+    assert keys_sent(script) == ["capture-pay-1", "capture-pay-1", "cancel-pay-1", "cancel-pay-1"]
+
+
+@pytest.mark.parametrize("changes", REFUND_CHANGES.values(), ids=REFUND_CHANGES.keys())
+def test_a_refund_is_created_under_refund_and_its_request_id_whatever_either_record_became(
+    server: tuple[str, Script], changes: dict[str, Any]
+) -> None:
+    url, script = server
+    answer = {
+        "id": "rf-1",
+        "payment_id": "yk-1",
+        "status": "pending",
+        "amount": {"value": "1.00", "currency": "RUB"},
+    }
+    script.answers += [(200, answer)] * 2
+    client = client_for(url)
+    request = RefundRequest("pay-1", "req-1", 100, "hash", RefundState.RESERVED, PAYMENT.created_at)
+
+    client.create_refund(PAYMENT, request)
+    client.create_refund(replace(PAYMENT, refund_reserved=100, version=8), replace(request, **changes))
+
+    assert keys_sent(script) == ["refund-req-1", "refund-req-1"]
+
+
+def test_each_payment_and_each_refund_request_has_its_own_key(server: tuple[str, Script]) -> None:
+    url, script = server
+    refund = {
+        "id": "rf-2",
+        "payment_id": "yk-1",
+        "status": "pending",
+        "amount": {"value": "1.00", "currency": "RUB"},
+    }
+    script.answers += [(200, PAYMENT_OBJECT)] * 3 + [(200, refund)]
+    client = client_for(url)
+    other = replace(PAYMENT, payment_id="pay-2", capture=False)
+    request = RefundRequest("pay-2", "req-2", 100, "hash", RefundState.RESERVED, PAYMENT.created_at)
+
+    client.create_payment(other, "https://app.example/payment/result")
+    client.capture_payment(other)
+    client.cancel_payment(other)
+    client.create_refund(other, request)
+
+    assert keys_sent(script) == ["create-pay-2", "capture-pay-2", "cancel-pay-2", "refund-req-2"]
+
+
+def test_reads_carry_no_idempotence_key(server: tuple[str, Script]) -> None:
+    url, script = server
+    refund = {
+        "id": "rf-1",
+        "payment_id": "yk-1",
+        "status": "pending",
+        "amount": {"value": "1.00", "currency": "RUB"},
+    }
+    script.answers += [(200, PAYMENT_OBJECT), (200, refund)]
+    client = client_for(url)
+
+    client.get_payment("yk-1")
+    client.get_refund("rf-1")
+
+    assert [("Idempotence-Key" in r.headers) for r in script.received] == [False, False]
