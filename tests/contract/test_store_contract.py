@@ -24,6 +24,7 @@ from payments.domain import (
     Plan,
     RefundRequest,
     RefundState,
+    ScheduledChange,
     Subscription,
     SubscriptionStatus,
     SubscriptionType,
@@ -86,9 +87,13 @@ def test_a_payment_with_every_field_reads_back_as_written(subject: Subject) -> N
         provider_checked_at=at(30),
         updated_at=at(90),
         version=7,
+        delivered=False,
     )
     subject.store.commit(Changes(created=(payment,)))
     assert subject.store.get_payment("pay-1") == payment
+    delivered = replace(payment, payment_id="pay-2", yookassa_id="yk-2", delivered=True)
+    subject.store.commit(Changes(created=(delivered,)))
+    assert subject.store.get_payment("pay-2") == delivered
 
 
 def test_a_subscription_payment_without_optional_fields_reads_back_as_written(subject: Subject) -> None:
@@ -130,10 +135,15 @@ def test_subscriptions_read_back_as_written_with_and_without_their_period(subjec
         active_payment_id="pay-3",
         last_payment_id="pay-2",
         version=4,
+        scheduled_change=ScheduledChange("basic", SubscriptionType.MONTHLY, at(86_400 * 365)),
     )
     subject.store.commit(Changes(created=(new, active)))
     assert subject.store.get_subscription("s1") == new
     assert subject.store.get_subscription("s2") == active
+    # a scheduled change that takes effect is removed from the item
+    applied = replace(active, plan_id="basic", scheduled_change=None, version=5)
+    subject.store.commit(Changes(updated=(Update(active, applied),)))
+    assert subject.store.get_subscription("s2") == applied
 
 
 def test_refund_requests_read_back_as_written_with_and_without_optional_fields(subject: Subject) -> None:

@@ -8,6 +8,7 @@ from payments import runtime
 from payments.domain import Changes
 from payments.domain.payments import attach_provider_payment, new_payment, start_order_payment
 from payments.domain.settlement import fail_before_provider
+from payments.domain.subscriptions import add_months
 from payments.errors import ConcurrentUpdate
 from tests.conftest import Stack
 from tests.integration.support import (
@@ -57,7 +58,7 @@ def test_a_reassigned_order_never_hands_the_old_owners_payment_to_the_new_one(st
     assert stack.create_order_payment("o-2", 100000, sub="alice")[0] == 404
 
 
-def test_a_plan_switch_takes_effect_with_the_period_it_pays_for(stack: Stack) -> None:
+def test_a_plan_switch_takes_effect_when_the_paid_period_ends(stack: Stack) -> None:
     stack.put_plan("premium", 300000, 3000000, name="Премиум")
     stack.put_plan("basic", 100000, 1000000, name="Базовый")
     body = {"subscriptionId": "sub-x", "subscriptionType": "monthly", "planId": "premium", "amount": 300000}
@@ -72,7 +73,14 @@ def test_a_plan_switch_takes_effect_with_the_period_it_pays_for(stack: Stack) ->
     succeed(stack, yookassa_id_of(basic["paymentUrl"]))
     notify(stack, "payment.succeeded", yookassa_id_of(basic["paymentUrl"]))
 
-    assert subscription_of("sub-x").plan_id == "basic"  # paid the basic price: basic it is
+    # The premium month runs out first; the basic month is appended after it, and basic starts then.
+    subscription = subscription_of("sub-x")
+    assert subscription.plan_id == "premium"
+    assert subscription.scheduled_change is not None
+    assert (subscription.scheduled_change.plan_id, subscription.end_date) == (
+        "basic",
+        add_months(subscription.scheduled_change.starts_at, 1),
+    )
 
 
 def test_a_payment_failed_meanwhile_is_never_given_a_payment_url(stack: Stack) -> None:

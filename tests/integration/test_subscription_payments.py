@@ -1,5 +1,6 @@
 """Subscription payments: price from the plan, ownership by first payer, one pending payment at a time."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from payments import runtime
@@ -78,10 +79,11 @@ def test_settling_activates_then_extends_by_calendar_periods(stack: Stack) -> No
 
 
 def settle_at(stack: Stack, created: dict[str, str], moment: datetime) -> None:
-    """YooKassa takes the money; we apply what it says through the one sync path, at ``moment``."""
+    """YooKassa takes the money at ``moment`` (the sandbox's real capture time replaced by it, as a
+    fact from another day); we apply what it says through the one sync path."""
     yookassa_id = yookassa_id_of(created["paymentUrl"])
     succeed(stack, yookassa_id)
-    fetched = runtime.yookassa().get_payment(yookassa_id)
+    fetched = replace(runtime.yookassa().get_payment(yookassa_id), captured_at=moment)
     apply_provider_payment(
         runtime.store(), runtime.yookassa(), payment_of(created["paymentId"]), fetched, moment
     )

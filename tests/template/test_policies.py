@@ -63,7 +63,15 @@ EXPECTED: dict[str, set[Grant]] = {
     # Reads the order and the payment that paid it; marks the order completed (its settlement receipt
     # is registered at YooKassa first, with receipts on).
     "CompleteOrderFunction": {GET, update("ORDER"), READ_SECRET},
-    "RefundPaymentFunction": {GET, QUERY_PAYMENT, put("PAYMENT"), update("PAYMENT"), READ_SECRET},
+    # A full refund takes back what the payment bought: the order becomes refunded, the subscription
+    # loses the period.
+    "RefundPaymentFunction": {
+        GET,
+        QUERY_PAYMENT,
+        put("PAYMENT"),
+        update("PAYMENT", "ORDER", "SUBSCRIPTION"),
+        READ_SECRET,
+    },
     "YooKassaWebhookFunction": {
         GET,
         QUERY_PAYMENT,

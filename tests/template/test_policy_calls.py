@@ -220,6 +220,13 @@ def _run_every_flow(stack: Stack) -> None:
     if "ReconcilerFunction" in functions():
         lambda_runtime.invoke("ReconcilerFunction", load_event("ReconcilerFunction"))
 
+    # A full refund of a subscription payment takes its period back (and of an order: the order).
+    if "RefundPaymentFunction" in functions():
+        status, whole = _admin(
+            stack, "RefundPaymentFunction", path_params={"paymentId": sub["paymentId"]}, body={}
+        )
+        assert status == 200, whole
+
     # A partial refund, then its notification.
     if "RefundPaymentFunction" in functions():
         status, refund = _admin(

@@ -3,7 +3,8 @@
 One order payment ``pay-1`` of 1 500,00 ₽ for order ``o1`` and one subscription payment ``pay-1`` of
 499,00 ₽ for subscription ``s1`` (plan ``basic``, monthly, its first period), both alice's, both
 one-stage (``capture=True``), both already attached to YooKassa's ``yk-1``; the order and the
-subscription (no period paid yet) point at ``pay-1``.
+subscription (no period paid yet) point at ``pay-1``. ``active_subscription`` is ``s1`` once its first
+period was paid.
 """
 
 from collections import Counter
@@ -35,6 +36,9 @@ NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 CREATED = NOW - timedelta(minutes=10)
 ORDER_PRICE: Kopecks = 150_000
 MONTHLY_PRICE: Kopecks = 49_900
+# The period active_subscription() has paid: NOW is within it.
+PAID_FROM = datetime(2026, 11, 10, 10, 0, tzinfo=UTC)
+PAID_UNTIL = datetime(2026, 12, 10, 10, 0, tzinfo=UTC)
 
 
 def order_payment(**fields: Any) -> Payment:
@@ -109,6 +113,21 @@ def subscription(**fields: Any) -> Subscription:
         periods_paid=0,
     )
     return replace(created, **fields)
+
+
+def active_subscription(**fields: Any) -> Subscription:
+    """``s1`` (``basic``, monthly) with its first period paid by ``pay-0``: active from PAID_FROM to
+    PAID_UNTIL, pointing at no payment, nothing scheduled."""
+    running = subscription(
+        status=SubscriptionStatus.ACTIVE,
+        start_date=PAID_FROM,
+        end_date=PAID_UNTIL,
+        last_payment_id="pay-0",
+        active_payment_id=None,
+        periods_paid=1,
+        version=4,
+    )
+    return replace(running, **fields)
 
 
 def subject_of(payment_type: PaymentType, **fields: Any) -> Order | Subscription:

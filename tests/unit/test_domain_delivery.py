@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from payments.domain import OrderStatus, PaymentType, SubscriptionStatus, SubscriptionType
-from payments.domain.delivery import Concern, delivered, fits_order, undeliverable
+from payments.domain.delivery import Concern, delivered, fits_choice, fits_order, undeliverable
 
 from .builders import (
     CREATED,
+    MONTHLY_PRICE,
     NOW,
     ORDER_PRICE,
     order,
@@ -39,9 +40,48 @@ def test_the_concerns_are_exactly_these_and_their_values_never_change() -> None:
         "SUBSCRIPTION_MISSING": "subscription_missing",
         "SUBSCRIPTION_PERIOD_PAID": "subscription_period_paid",
         "SUPERSEDED": "superseded",
+        "SUBSCRIPTION_CHANGE_PENDING": "subscription_change_pending",
     }
     assert not hasattr(Concern, "SUBSCRIPTION_NOT_EXTENDED")
     assert str(Concern.ORDER_CHANGED) == "order_changed"
+
+
+# ---------------------------------------------------------------- fits_choice
+# What a customer chooses now (``basic`` monthly at its price, for the first period), as a new create asks.
+CHOICE = ("basic", SubscriptionType.MONTHLY, MONTHLY_PRICE, 1)
+
+
+@pytest.mark.parametrize("period", [1, None])
+def test_a_pending_subscription_payment_fits_the_same_choice_for_the_next_or_an_uncounted_period(
+    period,
+) -> None:
+    assert fits_choice(subscription_payment(period=period), *CHOICE) is True
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"plan_id": "premium"},
+        {"subscription_type": SubscriptionType.YEARLY},
+        {"amount": MONTHLY_PRICE + 1},
+        {"amount": MONTHLY_PRICE - 1},
+        {"period": 2},
+        {"period": 0},
+    ],
+    ids=["another plan", "another type", "a higher price", "a lower price", "a later period", "period 0"],
+)
+def test_a_pending_subscription_payment_does_not_fit_another_plan_type_price_or_period(changed) -> None:
+    """GIVEN a pending payment WHEN the customer now chooses anything else (or another payment paid its
+    period meanwhile) THEN it does not fit: the next create starts a new payment instead of reusing it."""
+    assert fits_choice(subscription_payment(**changed), *CHOICE) is False
+
+
+def test_a_choice_fits_only_when_plan_type_and_price_all_agree() -> None:
+    payment = subscription_payment(period=1)
+    assert fits_choice(payment, "basic", SubscriptionType.YEARLY, MONTHLY_PRICE, 1) is False
+    assert fits_choice(payment, "premium", SubscriptionType.MONTHLY, MONTHLY_PRICE, 1) is False
+    assert fits_choice(payment, "basic", SubscriptionType.MONTHLY, 1, 1) is False
+    assert fits_choice(payment, "basic", SubscriptionType.MONTHLY, MONTHLY_PRICE, 2) is False
 
 
 # ---------------------------------------------------------------- fits_order
@@ -223,3 +263,24 @@ def test_nothing_is_delivered_to_a_missing_subject(payment_type) -> None:
 def test_no_undeliverable_case_counts_as_delivered(payment_type, subject, concern) -> None:
     """A subject that cannot be bought by this payment does not record it either: settle refunds those."""
     assert delivered(payment_of(payment_type), subject) is False
+
+
+def test_while_a_change_is_scheduled_only_payments_for_it_can_be_delivered() -> None:
+    """GIVEN premium monthly scheduled from the end of a basic year WHEN another payment arrives before
+    then THEN more premium monthly is deliverable (appended), anything else is not (it could only be
+    sold below its price); once the change's time has come the schedule no longer binds."""
+    from dataclasses import replace as changed
+    from datetime import timedelta
+
+    from payments.domain import ScheduledChange, SubscriptionType
+    from tests.unit.builders import subscription, subscription_payment
+
+    later = subscription_payment().created_at + timedelta(days=30)
+    scheduled = changed(
+        subscription(), scheduled_change=ScheduledChange("premium", SubscriptionType.MONTHLY, later)
+    )
+    premium = subscription_payment(plan_id="premium", subscription_type=SubscriptionType.MONTHLY)
+    basic = subscription_payment(plan_id="basic", subscription_type=SubscriptionType.YEARLY)
+    assert undeliverable(premium, scheduled) is None
+    assert undeliverable(basic, scheduled) is Concern.SUBSCRIPTION_CHANGE_PENDING
+    assert undeliverable(changed(basic, created_at=later), scheduled) is None

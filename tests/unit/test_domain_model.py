@@ -14,10 +14,14 @@ from payments.domain import (
     AppliedRefund,
     Changes,
     IdempotencyRecord,
+    OrderStatus,
     Payment,
     PaymentStatus,
     PaymentType,
+    ProviderPayment,
+    ProviderStatus,
     RefundState,
+    ScheduledChange,
     Subscription,
     SubscriptionType,
     Update,
@@ -56,6 +60,7 @@ PAYMENT_CHANGES = st.fixed_dictionaries(
         "subscription_id": st.one_of(st.none(), NAMES),
         "capture": st.booleans(),
         "period": st.one_of(st.none(), st.integers(min_value=0, max_value=1000)),
+        "delivered": st.one_of(st.none(), st.booleans()),
     },
 )
 
@@ -176,6 +181,35 @@ def test_a_payment_is_one_stage_and_of_no_counted_period_by_default() -> None:
 
 def test_a_subscription_has_paid_no_period_by_default() -> None:
     assert Subscription("s1", "alice", "basic", SubscriptionType.MONTHLY).periods_paid == 0
+
+
+def test_a_subscription_has_no_scheduled_change_by_default() -> None:
+    assert Subscription("s1", "alice", "basic", SubscriptionType.MONTHLY).scheduled_change is None
+
+
+def test_a_scheduled_change_names_the_plan_the_type_and_when_it_starts() -> None:
+    change = ScheduledChange("premium", SubscriptionType.YEARLY, NOW)
+    assert (change.plan_id, change.subscription_type, change.starts_at) == (
+        "premium",
+        SubscriptionType.YEARLY,
+        NOW,
+    )
+    assert change == ScheduledChange("premium", SubscriptionType.YEARLY, NOW)
+
+
+def test_whether_a_payment_delivered_is_unknown_until_it_is_paid() -> None:
+    """None: not paid yet, or settled before it was recorded."""
+    payment = Payment("p", PaymentType.ORDER, "alice", 100, PaymentStatus.PENDING, CREATED, "d", order_id="o1")
+    assert payment.delivered is None
+
+
+def test_an_orders_statuses_are_exactly_these_and_their_values_never_change() -> None:
+    assert [str(status) for status in OrderStatus] == ["new", "paid", "completed", "refunded"]
+
+
+def test_a_provider_payment_has_no_capture_time_unless_yookassa_says() -> None:
+    provider_payment = ProviderPayment("yk-1", ProviderStatus.SUCCEEDED, 100, "RUB", paid=True)
+    assert provider_payment.captured_at is None
 
 
 # ---------------------------------------------------------------- small vocabularies

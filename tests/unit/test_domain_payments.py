@@ -28,6 +28,7 @@ from payments.domain import (
     ProviderStatus,
     RefundRequest,
     RefundState,
+    ScheduledChange,
     Subscription,
     SubscriptionStatus,
     SubscriptionType,
@@ -65,6 +66,8 @@ from .builders import (
     MONTHLY_PRICE,
     NOW,
     ORDER_PRICE,
+    PAID_UNTIL,
+    active_subscription,
     assert_writes,
     fetched,
     order,
@@ -122,7 +125,10 @@ def paid_order(before: Order, payment: Payment) -> Order:
 
 
 def settled(payment: Payment, status: PaymentStatus) -> Payment:
-    return replace(payment, status=status, paid_at=NOW, updated_at=NOW, version=payment.version + 1)
+    """Paid, and it bought its subject (``delivered``)."""
+    return replace(
+        payment, status=status, paid_at=NOW, updated_at=NOW, delivered=True, version=payment.version + 1
+    )
 
 
 def released(subject: Order | Subscription) -> Order | Subscription:
@@ -137,8 +143,8 @@ UNDELIVERABLE = [pytest.param(*case, id=name) for name, case in undeliverable_ca
 
 
 def auto_refunded(payment: Payment) -> tuple[Payment, RefundRequest]:
-    """``pay-1`` paid and holding all of its amount for the automatic refund, in one write (version + 2:
-    paid, then held), and the refund request reserved for it."""
+    """``pay-1`` paid (not delivered) and holding all of its amount for the automatic refund, in one write
+    (version + 2: paid, then held), and the refund request reserved for it."""
     assert payment.payment_id == "pay-1"
     status = P.PAID if payment.type is ORDER else P.SUCCESS
     held = replace(
@@ -147,6 +153,7 @@ def auto_refunded(payment: Payment) -> tuple[Payment, RefundRequest]:
         paid_at=NOW,
         updated_at=NOW,
         refund_reserved=payment.amount,
+        delivered=False,
         version=payment.version + 2,
     )
     request = RefundRequest(
@@ -277,7 +284,7 @@ def test_a_paid_order_payment_marks_its_order_paid_in_the_same_write() -> None:
     versions bumped, in one Changes."""
     payment, before = order_payment(), order()
     result = settle(payment, before, fetched(payment), NOW)
-    paid = replace(payment, status=P.PAID, paid_at=NOW, updated_at=NOW, version=3)
+    paid = replace(payment, status=P.PAID, paid_at=NOW, updated_at=NOW, delivered=True, version=3)
     order_paid = Order(
         "o1",
         "alice",
@@ -404,23 +411,26 @@ def test_money_for_a_missing_order_is_recorded_and_refunded_in_full() -> None:
     ],
 )
 @pytest.mark.parametrize("was", [SubscriptionType.MONTHLY, SubscriptionType.YEARLY])
-def test_a_paid_subscription_payment_extends_by_the_period_and_plan_it_paid_for(
+def test_a_paid_subscription_payment_extends_by_the_period_it_paid_for_and_schedules_another_choice(
     paid_type, paid_plan, end, new_end, was
 ) -> None:
-    """GIVEN a subscription (any type, never started, lapsed or running) pointing at a pending payment for
-    some plan and period WHEN YooKassa says succeeded THEN the subscription is active, extended from
-    max(now, end) by 1 or 12 calendar months, of the payment's type and plan, its last payment this one,
-    its pointer released, version + 1; the payment is success."""
+    """GIVEN a ``basic`` subscription (any type, never started, lapsed or running) pointing at a pending
+    payment for some plan and period WHEN YooKassa says succeeded THEN the subscription is active,
+    extended from max(now, end) by 1 or 12 calendar months (the period paid for), its last payment this
+    one, its pointer released, version + 1; the payment is success. Not running, or the same plan and
+    type: it takes the plan and type paid for at once. Running with another plan or type: it keeps its
+    own, and the one paid for is scheduled from the end of the paid time (never underpriced)."""
     start = None if end is None else end - timedelta(days=31)
     payment = subscription_payment(subscription_type=paid_type, plan_id=paid_plan)
     before = subscription(subscription_type=was, start_date=start, end_date=end, version=5)
     result = settle(payment, before, fetched(payment), NOW)
     running = end is not None and end >= NOW
+    switches = not running or (paid_plan, paid_type) == ("basic", was)
     extended = Subscription(
         "s1",
         "alice",
-        paid_plan,
-        paid_type,
+        paid_plan if switches else "basic",
+        paid_type if switches else was,
         status=SubscriptionStatus.ACTIVE,
         start_date=start if running else NOW,
         end_date=new_end,
@@ -428,6 +438,7 @@ def test_a_paid_subscription_payment_extends_by_the_period_and_plan_it_paid_for(
         last_payment_id="pay-1",
         version=6,
         periods_paid=1,
+        scheduled_change=None if switches else ScheduledChange(paid_plan, paid_type, end),
     )
     paid = settled(payment, P.SUCCESS)
     assert (result.outcome, result.concern, result.payment) == (SyncOutcome.APPLIED, None, paid)
@@ -504,6 +515,139 @@ def test_paying_twice_in_a_row_adds_two_periods(days_left, kind) -> None:
     assert once.end_date > end and twice.end_date > once.end_date
     assert (twice.last_payment_id, twice.version) == ("pay-2", before.version + 2)
     assert (once.periods_paid, twice.periods_paid) == (1, 2)
+
+
+# ---------------------------------------------------------------- settle: a period starts at YooKassa's capture
+CAPTURED = NOW - timedelta(hours=3)  # YooKassa took the money; we learn of it (NOW) three hours later
+
+
+@pytest.mark.parametrize(
+    ("kind", "end"),
+    [
+        (SubscriptionType.MONTHLY, datetime(2026, 12, 27, 7, 0, tzinfo=UTC)),
+        (SubscriptionType.YEARLY, datetime(2027, 11, 27, 7, 0, tzinfo=UTC)),
+    ],
+)
+def test_a_first_period_starts_when_yookassa_captured_the_money_not_when_we_learn_of_it(kind, end) -> None:
+    """GIVEN a subscription never paid WHEN the webhook arrives three hours after YooKassa captured the
+    money THEN the period runs from the capture (a late webhook shifts nothing); the payment is paid
+    when we learnt of it, and delivered."""
+    payment, before = subscription_payment(subscription_type=kind), subscription(subscription_type=kind)
+    result = settle(payment, before, fetched(payment, captured_at=CAPTURED), NOW)
+    activated = replace(
+        before,
+        status=SubscriptionStatus.ACTIVE,
+        start_date=CAPTURED,
+        end_date=end,
+        last_payment_id="pay-1",
+        active_payment_id=None,
+        periods_paid=1,
+        version=before.version + 1,
+    )
+    paid = settled(payment, P.SUCCESS)
+    assert (result.outcome, result.concern, result.payment) == (SyncOutcome.APPLIED, None, paid)
+    assert (paid.paid_at, paid.delivered) == (NOW, True)
+    assert_writes(result.changes, updated=[Update(payment, paid), Update(before, activated)])
+
+
+def test_a_period_captured_before_the_paid_time_ended_follows_it_even_when_processed_after() -> None:
+    """GIVEN a subscription paid until an hour before NOW WHEN the payment for its next period was captured
+    two hours before its end but is processed only NOW THEN it was still running at the capture: the new
+    period follows the old one without a gap (start kept), not from NOW."""
+    end = NOW - timedelta(hours=1)
+    before = subscription(
+        status=SubscriptionStatus.ACTIVE, start_date=CREATED - timedelta(days=30), end_date=end
+    )
+    payment = subscription_payment()
+    result = settle(payment, before, fetched(payment, captured_at=end - timedelta(hours=2)), NOW)
+    [update] = [u for u in result.changes.updated if isinstance(u.after, Subscription)]
+    assert (update.after.start_date, update.after.end_date) == (
+        before.start_date,
+        datetime(2026, 12, 27, 9, 0, tzinfo=UTC),
+    )
+
+
+def test_a_subscription_that_lapsed_before_the_capture_starts_again_at_the_capture() -> None:
+    before = subscription(
+        status=SubscriptionStatus.EXPIRED,
+        start_date=NOW - timedelta(days=60),
+        end_date=NOW - timedelta(days=30),
+    )
+    payment = subscription_payment()
+    result = settle(payment, before, fetched(payment, captured_at=CAPTURED), NOW)
+    [update] = [u for u in result.changes.updated if isinstance(u.after, Subscription)]
+    assert (update.after.status, update.after.start_date, update.after.end_date) == (
+        SubscriptionStatus.ACTIVE,
+        CAPTURED,
+        datetime(2026, 12, 27, 7, 0, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize("captured_at", [None, CAPTURED, NOW - timedelta(days=1)])
+def test_a_running_period_is_extended_from_its_end_whenever_the_money_was_captured(captured_at) -> None:
+    before = active_subscription()
+    payment = subscription_payment(period=2)
+    result = settle(payment, before, fetched(payment, captured_at=captured_at), NOW)
+    [update] = [u for u in result.changes.updated if isinstance(u.after, Subscription)]
+    assert update.after == replace(
+        before,
+        end_date=datetime(2027, 1, 10, 10, 0, tzinfo=UTC),
+        last_payment_id="pay-1",
+        periods_paid=2,
+        version=5,
+    )
+
+
+def test_without_a_capture_time_the_period_starts_when_the_payment_is_processed() -> None:
+    payment, before = subscription_payment(), subscription()
+    result = settle(payment, before, fetched(payment, captured_at=None), NOW)
+    [update] = [u for u in result.changes.updated if isinstance(u.after, Subscription)]
+    assert (update.after.start_date, update.after.end_date) == (NOW, ONE_MONTH_ON)
+
+
+def test_another_plan_captured_while_paid_time_runs_is_scheduled_from_its_end() -> None:
+    before = active_subscription()
+    payment = subscription_payment(plan_id="premium", subscription_type=SubscriptionType.YEARLY, period=2)
+    result = settle(payment, before, fetched(payment, captured_at=CAPTURED), NOW)
+    [update] = [u for u in result.changes.updated if isinstance(u.after, Subscription)]
+    assert update.after == replace(
+        before,
+        end_date=datetime(2027, 12, 10, 10, 0, tzinfo=UTC),
+        last_payment_id="pay-1",
+        periods_paid=2,
+        version=5,
+        scheduled_change=ScheduledChange("premium", SubscriptionType.YEARLY, PAID_UNTIL),
+    )
+
+
+def test_an_order_is_paid_when_we_learn_of_the_payment_whenever_it_was_captured() -> None:
+    payment, before = order_payment(), order()
+    result = settle(payment, before, fetched(payment, captured_at=CAPTURED), NOW)
+    assert result.payment == settled(payment, P.PAID)
+    assert_writes(
+        result.changes, updated=[Update(payment, result.payment), Update(before, paid_order(before, payment))]
+    )
+
+
+# ---------------------------------------------------------------- settle: a refunded order
+REFUNDED_ORDER = {"status": OrderStatus.REFUNDED, "paid_payment_id": "pay-0", "paid_at": CREATED}
+
+
+@pytest.mark.parametrize("pointer", [None, "pay-1"])
+def test_money_for_a_refunded_order_is_refunded_in_full_until_the_order_is_set_up_anew(pointer) -> None:
+    """GIVEN an order whose payment was refunded in full (``refunded``) WHEN another payment for it
+    succeeds THEN that money buys nothing: it is refunded in full (the order still names the payment
+    that paid it) and the order is left as it is, but for a pointer at this payment."""
+    payment, before = order_payment(), order(active_payment_id=pointer, **REFUNDED_ORDER)
+    result = settle(payment, before, fetched(payment), NOW)
+    updates: list[Update] = [Update(before, released(before))] if pointer == "pay-1" else []
+    assert_auto_refunded(result, payment, Concern.ORDER_PAID_BY_ANOTHER, updates)
+
+
+def test_a_held_payment_for_a_refunded_order_is_released() -> None:
+    payment = order_payment(capture=False)
+    result = settle(payment, order(**REFUNDED_ORDER), fetched(payment, WAITING), NOW)
+    assert_held(result, payment, Hold.CANCEL, Concern.ORDER_PAID_BY_ANOTHER)
 
 
 # ---------------------------------------------------------------- settle: canceled
@@ -809,6 +953,25 @@ def test_the_reserved_automatic_refund_once_made_leaves_the_payment_refunded_and
         payment.amount,
         0,
     )
+
+
+@pytest.mark.parametrize(("payment_type", "subject", "concern"), UNDELIVERABLE)
+def test_the_automatic_refund_once_made_takes_nothing_back_from_a_subject_it_never_bought(
+    payment_type, subject, concern
+) -> None:
+    """GIVEN money that could not buy its subject (each concern), recorded as not delivered and held for
+    the automatic refund WHEN that refund succeeds in full, the subject read again THEN only the payment,
+    the request and the refund are written: the order another payment paid stays paid, the subscription
+    keeps the period another payment paid."""
+    payment = payment_of(payment_type)
+    result = settle(payment, subject, fetched(payment), NOW)
+    assert result.refund is not None and result.payment.delivered is False
+    now_read = next((u.after for u in result.changes.updated if u.before == subject), subject)
+    assert isinstance(now_read, Order | Subscription | None)
+    refund = ProviderRefund("rf-1", "yk-1", ProviderRefundStatus.SUCCEEDED, payment.amount, "RUB")
+    refunded, changes = record_refund(result.payment, refund, result.refund, NOW, now_read)
+    assert refunded.status is P.REFUNDED
+    assert {type(u.after) for u in changes.updated} == {Payment, RefundRequest}
 
 
 # ---------------------------------------------------------------- subscription periods

@@ -7,7 +7,7 @@ domain and checks the books after every step.
 """
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,12 +16,18 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from payments.domain import (
     AppliedRefund,
+    Changes,
+    Order,
+    OrderStatus,
     Payment,
     PaymentStatus,
     ProviderRefund,
     ProviderRefundStatus,
     RefundRequest,
     RefundState,
+    ScheduledChange,
+    Subscription,
+    SubscriptionStatus,
     SubscriptionType,
     Update,
 )
@@ -36,10 +42,24 @@ from payments.domain.refunds import (
     refund_request_id,
     release_refund,
     reserve_refund,
+    takes_back,
 )
 from payments.errors import PaymentNotRefundable, RefundExceedsPayment
 
-from .builders import CREATED, NOW, assert_writes, paid_payment, refund_request, subscription_payment
+from .builders import (
+    CREATED,
+    MONTHLY_PRICE,
+    NOW,
+    PAID_FROM,
+    PAID_UNTIL,
+    active_subscription,
+    assert_writes,
+    order,
+    paid_payment,
+    refund_request,
+    subscription,
+    subscription_payment,
+)
 
 P, R = PaymentStatus, RefundState
 CLOSED_STATES = [R.SUCCEEDED, R.CANCELED, R.FAILED]
@@ -240,6 +260,222 @@ def test_a_closed_request_is_ignored_even_when_its_refund_completes_the_payment(
     )
     assert (refunded.status, refunded.refunded_amount, refunded.refund_reserved) == (P.REFUNDED, 1000, 0)
     assert not [u for u in changes.updated if isinstance(u.before, RefundRequest)]
+
+
+# ---------------------------------------------------------------- a full refund takes back what it bought
+PAID_ORDER = {
+    "status": OrderStatus.PAID,
+    "paid_payment_id": "pay-1",
+    "paid_at": CREATED,
+    "active_payment_id": None,
+}
+COMPLETED_ORDER = PAID_ORDER | {
+    "status": OrderStatus.COMPLETED,
+    "completed_at": NOW,
+    "settlement_receipt_id": "rc-1",
+}
+TWO_MONTHS_PAID = {
+    "end_date": datetime(2027, 1, 10, 10, 0, tzinfo=UTC),
+    "periods_paid": 2,
+    "last_payment_id": "pay-1",
+}
+
+
+def paid_subscription_payment(**fields: object) -> Payment:
+    """``pay-1`` paid for a month of ``basic`` and delivered, as a refund finds it."""
+    defaults: dict[str, object] = {
+        "status": P.SUCCESS,
+        "paid_at": CREATED,
+        "payment_url": None,
+        "delivered": True,
+    }
+    return subscription_payment(**(defaults | fields))
+
+
+def subject_updates(changes: Changes) -> list[Update]:
+    return [u for u in changes.updated if isinstance(u.after, Order | Subscription)]
+
+
+@pytest.mark.parametrize("paid", [PAID_ORDER, COMPLETED_ORDER], ids=["paid", "completed"])
+@pytest.mark.parametrize("delivered", [True, None], ids=["delivered", "settled before delivered was recorded"])
+def test_a_full_refund_of_the_payment_that_paid_an_order_makes_the_order_refunded_in_the_same_write(
+    paid, delivered
+) -> None:
+    """GIVEN an order paid (or completed) by ``pay-1`` WHEN a refund of all of ``pay-1`` succeeds THEN, in
+    the same Changes as the refund, the order is ``refunded`` (version + 1, nothing else changed)."""
+    payment, before = paid_payment(1000, delivered=delivered), order(**paid)
+    refunded, changes = record_refund(payment, provider_refund(1000), None, NOW, before)
+    after = replace(before, status=OrderStatus.REFUNDED, version=before.version + 1)
+    assert refunded.status is P.REFUNDED
+    assert_writes(
+        changes,
+        created=[AppliedRefund("pay-1", "rf-1", 1000, NOW)],
+        updated=[Update(payment, refunded), Update(before, after)],
+    )
+
+
+def test_the_refund_that_completes_a_full_refund_in_parts_refunds_the_order_with_its_request() -> None:
+    payment = paid_payment(1000, refunded_amount=600, refund_reserved=400, delivered=True)
+    before, held = order(**PAID_ORDER), refund_request(amount=400)
+    refunded, changes = record_refund(payment, provider_refund(400), held, NOW, before)
+    done = replace(held, state=R.SUCCEEDED, yookassa_refund_id="rf-1", updated_at=NOW)
+    after = replace(before, status=OrderStatus.REFUNDED, version=before.version + 1)
+    assert_writes(
+        changes,
+        created=[AppliedRefund("pay-1", "rf-1", 400, NOW)],
+        updated=[Update(payment, refunded), Update(held, done), Update(before, after)],
+    )
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        order(status=OrderStatus.PAID, paid_payment_id="pay-2", paid_at=CREATED, active_payment_id=None),
+        order(active_payment_id=None),
+        order(active_payment_id="pay-1"),
+        order(status=OrderStatus.REFUNDED, paid_payment_id="pay-1", paid_at=CREATED, active_payment_id=None),
+        None,
+    ],
+    ids=["paid by another payment", "never paid", "pointing at it, unpaid", "refunded already", "missing"],
+)
+def test_a_full_refund_takes_back_only_an_order_this_payment_paid_and_only_once(subject) -> None:
+    payment = paid_payment(1000, delivered=True)
+    refunded, changes = record_refund(payment, provider_refund(1000), None, NOW, subject)
+    assert refunded.status is P.REFUNDED
+    assert_writes(
+        changes, created=[AppliedRefund("pay-1", "rf-1", 1000, NOW)], updated=[Update(payment, refunded)]
+    )
+
+
+@pytest.mark.parametrize(("before", "amount"), [(0, 1), (0, 999), (400, 300)])
+@pytest.mark.parametrize("subject_of", ["order", "subscription"])
+def test_a_partial_refund_changes_neither_the_order_nor_the_subscriptions_dates(
+    before, amount, subject_of
+) -> None:
+    subject: Order | Subscription
+    if subject_of == "order":
+        payment, subject = paid_payment(1000, refunded_amount=before, delivered=True), order(**PAID_ORDER)
+    else:
+        payment = paid_subscription_payment(amount=1000, refunded_amount=before)
+        subject = active_subscription(**TWO_MONTHS_PAID)
+    refunded, changes = record_refund(payment, provider_refund(amount), None, NOW, subject)
+    assert refunded.status is payment.status
+    assert subject_updates(changes) == []
+
+
+@pytest.mark.parametrize("subject_of", ["order", "subscription"])
+def test_the_full_refund_of_money_that_bought_nothing_takes_nothing_back(subject_of) -> None:
+    """GIVEN a payment recorded as not delivered (its money was refunded as undeliverable) and a subject
+    another payment paid WHEN its refund completes THEN the subject is not touched."""
+    subject: Order | Subscription
+    if subject_of == "order":
+        payment, subject = paid_payment(1000, delivered=False), order(**PAID_ORDER)
+    else:
+        payment, subject = paid_subscription_payment(delivered=False), active_subscription(**TWO_MONTHS_PAID)
+    refunded, changes = record_refund(payment, provider_refund(payment.amount), None, NOW, subject)
+    assert refunded.status is P.REFUNDED
+    assert subject_updates(changes) == []
+
+
+@pytest.mark.parametrize("delivered", [True, None], ids=["delivered", "settled before delivered was recorded"])
+def test_a_full_refund_of_a_monthly_payment_takes_back_a_month_in_the_same_write(delivered) -> None:
+    payment, before = paid_subscription_payment(delivered=delivered), active_subscription(**TWO_MONTHS_PAID)
+    refunded, changes = record_refund(payment, provider_refund(payment.amount), None, NOW, before)
+    after = replace(before, end_date=PAID_UNTIL, periods_paid=1, version=before.version + 1)
+    assert refunded.status is P.REFUNDED
+    assert_writes(
+        changes,
+        created=[AppliedRefund("pay-1", "rf-1", payment.amount, NOW)],
+        updated=[Update(payment, refunded), Update(before, after)],
+    )
+
+
+def test_a_full_refund_of_a_yearly_payment_takes_back_a_year_whatever_the_subscriptions_type() -> None:
+    payment = paid_subscription_payment(subscription_type=SubscriptionType.YEARLY)
+    before = active_subscription(end_date=datetime(2027, 12, 10, 10, 0, tzinfo=UTC), periods_paid=2)
+    [update] = subject_updates(record_refund(payment, provider_refund(payment.amount), None, NOW, before)[1])
+    assert update == Update(before, replace(before, end_date=PAID_UNTIL, periods_paid=1, version=5))
+
+
+def test_a_payment_of_no_recorded_type_takes_back_a_period_of_the_subscriptions_type() -> None:
+    payment = paid_subscription_payment(subscription_type=None)
+    before = active_subscription(
+        subscription_type=SubscriptionType.YEARLY, end_date=datetime(2027, 12, 10, 10, 0, tzinfo=UTC)
+    )
+    [update] = subject_updates(record_refund(payment, provider_refund(payment.amount), None, NOW, before)[1])
+    assert update.after.end_date == PAID_UNTIL
+
+
+def test_refunding_the_only_period_paid_cancels_the_subscription() -> None:
+    payment, before = paid_subscription_payment(), active_subscription(last_payment_id="pay-1")
+    [update] = subject_updates(record_refund(payment, provider_refund(payment.amount), None, NOW, before)[1])
+    assert update == Update(
+        before,
+        replace(before, status=SubscriptionStatus.CANCELED, end_date=PAID_FROM, periods_paid=0, version=5),
+    )
+
+
+def test_a_subscription_refunded_in_full_drops_the_change_scheduled_within_the_month_taken_back() -> None:
+    change = ScheduledChange("premium", SubscriptionType.MONTHLY, PAID_UNTIL)
+    payment = paid_subscription_payment(plan_id="premium")
+    before = active_subscription(scheduled_change=change, **TWO_MONTHS_PAID)
+    [update] = subject_updates(record_refund(payment, provider_refund(payment.amount), None, NOW, before)[1])
+    assert update.after == replace(
+        before, end_date=PAID_UNTIL, periods_paid=1, scheduled_change=None, version=5
+    )
+
+
+@pytest.mark.parametrize("subject", [None, subscription()], ids=["missing", "never paid (no end)"])
+def test_a_full_refund_takes_nothing_back_from_a_subscription_without_paid_time(subject) -> None:
+    payment = paid_subscription_payment()
+    refunded, changes = record_refund(payment, provider_refund(payment.amount), None, NOW, subject)
+    assert refunded.status is P.REFUNDED
+    assert subject_updates(changes) == []
+
+
+def test_without_its_subject_a_full_refund_writes_only_the_refund() -> None:
+    payment = paid_payment(1000, delivered=True)
+    assert record_refund(payment, provider_refund(1000), None, NOW) == record_refund(
+        payment, provider_refund(1000), None, NOW, None
+    )
+
+
+def test_a_refund_beyond_our_record_is_refused_before_anything_is_taken_back() -> None:
+    with pytest.raises(RefundExceedsRecord):
+        record_refund(paid_payment(1000, delivered=True), provider_refund(1001), None, NOW, order(**PAID_ORDER))
+
+
+@pytest.mark.parametrize(
+    ("refunded", "amount", "delivered", "takes"),
+    [
+        (0, 1000, True, True),
+        (0, 1000, None, True),
+        (0, 1000, False, False),
+        (600, 400, True, True),
+        (600, 400, False, False),
+        (0, 999, True, False),
+        (600, 300, None, False),
+        (0, 1, True, False),
+    ],
+)
+def test_takes_back_exactly_when_the_refund_completes_a_full_refund_of_money_that_was_not_undeliverable(
+    refunded, amount, delivered, takes
+) -> None:
+    payment = paid_payment(1000, refunded_amount=refunded, delivered=delivered)
+    assert takes_back(payment, provider_refund(amount)) is takes
+
+
+# Fails against the domain as it is (see the report): ``delivered is None`` is read as "delivered", but
+# payments settled before it was recorded were already refunded automatically when undeliverable.
+def test_an_automatic_refund_reserved_before_delivered_was_recorded_takes_nothing_back() -> None:
+    """GIVEN ``pay-1`` settled before ``delivered`` was recorded (None) as undeliverable: its period was
+    paid by another payment, and all of it is held by the automatic refund WHEN that refund succeeds
+    THEN the subscription keeps the period the other payment paid."""
+    payment = paid_subscription_payment(delivered=None, refund_reserved=MONTHLY_PRICE)
+    held = refund_request(request_id=refund_request_id("pay-1", AUTO_REFUND_KEY), amount=MONTHLY_PRICE)
+    before = active_subscription()
+    _, changes = record_refund(payment, provider_refund(MONTHLY_PRICE), held, NOW, before)
+    assert subject_updates(changes) == []
 
 
 # ---------------------------------------------------------------- request ids and hashes (YooKassa keys)

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payments.money import amount_to_kopecks, format_rubles, kopecks_to_amount
+from payments.money import amount_to_kopecks, kopecks_to_amount
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,3 @@ def test_rendering_always_has_two_decimals(kopecks: int) -> None:
 def test_rendering_preserves_order(a: int, b: int) -> None:
     key = amount_to_kopecks
     assert (key(kopecks_to_amount(a)) < key(kopecks_to_amount(b))) == (a < b)
-
-
-def test_format_rubles() -> None:
-    assert format_rubles(150000) == "1500.00 RUB"

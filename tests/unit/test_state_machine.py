@@ -5,9 +5,7 @@ checked against one explicit table: forward only, never backwards. ``settle``'s 
 cells are in ``test_domain_payments``; refund totals (formerly ``refund_outcome``) in
 ``test_domain_refunds``.
 
-``extend_subscription`` only computes the new period: which payment the subscription points at, and how
-many periods it has paid, are ``settle``'s business (it releases the pointer only when it pointed at the
-settled payment, and counts the period), so these tests only check that it leaves them alone.
+Paid periods (``add_paid_period``, ``take_back_period``) are in ``test_domain_subscriptions``.
 
 ``decide_transition`` knows nothing of two-stage payments: ``waiting_for_capture`` is a no-op here, and
 ``settle`` (``test_domain_payments``) decides to capture or cancel a held one before asking it.
@@ -20,7 +18,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from payments.domain import (
-    FINAL_STATUSES,
     PROVIDER_IDEMPOTENCE_WINDOW,
     REFUNDABLE_STATUSES,
     SETTLED_STATUSES,
@@ -30,15 +27,13 @@ from payments.domain import (
     PaymentType,
     ProviderRefundStatus,
     ProviderStatus,
-    Subscription,
-    SubscriptionStatus,
     SubscriptionType,
     cancel_status,
     decide_transition,
     success_status,
 )
 from payments.domain.state_machine import NOT_A_FAILURE_REASONS
-from payments.domain.subscriptions import add_months, extend_subscription, period_months
+from payments.domain.subscriptions import add_months, period_months
 
 ORDER, SUB = PaymentType.ORDER, PaymentType.SUBSCRIPTION
 P = PaymentStatus
@@ -195,12 +190,11 @@ def test_success_status_is_paid_for_orders_and_success_for_subscriptions() -> No
 
 
 def test_status_families() -> None:
-    """GIVEN our statuses THEN only paid / success are refundable, settled adds refunded, and final is
-    what can never be paid (failed, canceled, refunded); pending is in none of them."""
+    """GIVEN our statuses THEN only paid / success are refundable and settled adds refunded; pending is
+    in neither."""
     assert {P.PAID, P.SUCCESS} == REFUNDABLE_STATUSES
     assert {P.PAID, P.SUCCESS, P.REFUNDED} == SETTLED_STATUSES
-    assert {P.FAILED, P.CANCELED, P.REFUNDED} == FINAL_STATUSES
-    assert P.PENDING not in REFUNDABLE_STATUSES | SETTLED_STATUSES | FINAL_STATUSES
+    assert P.PENDING not in REFUNDABLE_STATUSES | SETTLED_STATUSES
 
 
 def test_only_succeeded_and_canceled_are_final_at_yookassa() -> None:
@@ -263,100 +257,6 @@ def test_a_month_is_one_and_a_year_twelve_calendar_months() -> None:
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
-def _sub(kind: SubscriptionType, **kw) -> Subscription:
-    return Subscription("s1", "alice", "basic", kind, **kw)
-
-
-def test_a_new_monthly_subscription_runs_a_calendar_month_from_now() -> None:
-    active = extend_subscription(_sub(SubscriptionType.MONTHLY), NOW, "p1")
-    assert (active.status, active.start_date, active.end_date) == (
-        SubscriptionStatus.ACTIVE,
-        NOW,
-        datetime(2026, 12, 27, 10, 0, tzinfo=UTC),
-    )
-    assert active.last_payment_id == "p1"
-
-
-def test_a_new_yearly_subscription_runs_twelve_calendar_months_from_now() -> None:
-    active = extend_subscription(_sub(SubscriptionType.YEARLY), NOW, "p1")
-    assert (active.start_date, active.end_date) == (NOW, datetime(2027, 11, 27, 10, 0, tzinfo=UTC))
-
-
-def test_a_running_subscription_is_extended_from_its_end() -> None:
-    running = _sub(
-        SubscriptionType.YEARLY,
-        status=SubscriptionStatus.ACTIVE,
-        start_date=datetime(2026, 6, 1, tzinfo=UTC),
-        end_date=datetime(2027, 6, 1, tzinfo=UTC),
-    )
-    extended = extend_subscription(running, NOW, "p2")
-    assert extended.start_date == datetime(2026, 6, 1, tzinfo=UTC)
-    assert extended.end_date == datetime(2028, 6, 1, tzinfo=UTC)
-
-
-def test_a_subscription_ending_exactly_now_is_still_running_and_keeps_its_start() -> None:
-    ending = _sub(
-        SubscriptionType.MONTHLY,
-        status=SubscriptionStatus.ACTIVE,
-        start_date=datetime(2026, 10, 27, 10, 0, tzinfo=UTC),
-        end_date=NOW,
-    )
-    extended = extend_subscription(ending, NOW, "p2")
-    assert (extended.start_date, extended.end_date) == (
-        datetime(2026, 10, 27, 10, 0, tzinfo=UTC),
-        datetime(2026, 12, 27, 10, 0, tzinfo=UTC),
-    )
-
-
-def test_an_expired_subscription_restarts_from_now() -> None:
-    lapsed = _sub(
-        SubscriptionType.MONTHLY,
-        status=SubscriptionStatus.EXPIRED,
-        start_date=datetime(2026, 1, 1, tzinfo=UTC),
-        end_date=datetime(2026, 2, 1, tzinfo=UTC),
-    )
-    renewed = extend_subscription(lapsed, NOW, "p3")
-    assert (renewed.start_date, renewed.end_date) == (NOW, datetime(2026, 12, 27, 10, 0, tzinfo=UTC))
-    assert renewed.status is SubscriptionStatus.ACTIVE
-
-
-def test_extending_changes_only_the_period_status_and_last_payment() -> None:
-    """GIVEN a subscription WHEN it is extended THEN its id, owner, plan, type, version, pointer and count of
-    paid periods are untouched (``settle`` bumps the version, counts the period and moves the pointer)."""
-    before = _sub(SubscriptionType.MONTHLY, version=7, periods_paid=3, active_payment_id="p9")
-    after = extend_subscription(before, NOW, "p1")
-    assert (after.subscription_id, after.user_id, after.plan_id, after.subscription_type, after.version) == (
-        "s1",
-        "alice",
-        "basic",
-        SubscriptionType.MONTHLY,
-        7,
-    )
-    assert (after.periods_paid, after.active_payment_id) == (3, "p9")
-
-
-@given(
-    st.sampled_from(list(SubscriptionType)),
-    st.one_of(st.none(), st.timedeltas(min_value=timedelta(days=-800), max_value=timedelta(days=800))),
-)
-def test_a_paid_period_is_added_to_max_of_now_and_the_current_end(kind, end_offset) -> None:
-    """GIVEN any subscription (never started, lapsed or running) WHEN one period is paid THEN it ends one
-    period (28-31 days, or 365-366) after whichever is later, now or its current end: never less."""
-    end = None if end_offset is None else NOW + end_offset
-    start = None if end is None else end - timedelta(days=30)
-    extended = extend_subscription(_sub(kind, start_date=start, end_date=end), NOW, "p")
-    running = end is not None and end >= NOW
-    base = end if running and end is not None else NOW
-    assert extended.end_date is not None
-    gained = extended.end_date - base
-    if kind is SubscriptionType.MONTHLY:
-        assert timedelta(days=28) <= gained <= timedelta(days=31)
-    else:
-        assert timedelta(days=365) <= gained <= timedelta(days=366)
-    assert extended.start_date == (start if running else NOW)
-
-
-# ---------------------------------------------------------------- the caller
 def test_a_caller_has_exactly_the_scopes_of_its_token() -> None:
     admin = Caller("ops", frozenset({"payments/admin", "openid"}))
     assert admin.has("payments/admin")

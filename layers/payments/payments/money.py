@@ -27,8 +27,3 @@ def amount_to_kopecks(value: str) -> Kopecks:
         raise ValueError(f"not a money amount: {value!r}")
     rubles, fraction = match.group(1), match.group(2) or ""
     return int(rubles) * 100 + int(fraction.ljust(2, "0"))
-
-
-def format_rubles(kopecks: Kopecks) -> str:
-    """Human form for descriptions: ``150000 -> "1500.00 RUB"``."""
-    return f"{kopecks_to_amount(kopecks)} {CURRENCY}"

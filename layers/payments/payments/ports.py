@@ -37,7 +37,15 @@ class PaymentReader(Protocol):
     def get_payment(self, payment_id: str) -> Payment | None: ...
 
 
-class RefundStore(PaymentReader, Committer, Protocol):
+class SubjectReader(Protocol):
+    def get_order(self, order_id: str) -> Order | None: ...
+    def get_subscription(self, subscription_id: str) -> Subscription | None: ...
+
+
+class RefundStore(PaymentReader, SubjectReader, Committer, Protocol):
+    """Refunds: the requests that hold money, the refunds recorded once, and the payment's order or
+    subscription (a full refund takes back what the payment bought)."""
+
     def get_refund_request(self, payment_id: str, request_id: str) -> RefundRequest | None: ...
     def find_refund_request(self, payment_id: str, yookassa_refund_id: str) -> RefundRequest | None: ...
     def refund_recorded(self, payment_id: str, refund_id: str) -> bool: ...
@@ -46,9 +54,6 @@ class RefundStore(PaymentReader, Committer, Protocol):
 class SyncStore(RefundStore, Protocol):
     """Applying YooKassa's word about a payment: the payment, its subject, one write; and the refund
     requests, for money that cannot be delivered (refunded through the same requests as an admin's)."""
-
-    def get_order(self, order_id: str) -> Order | None: ...
-    def get_subscription(self, subscription_id: str) -> Subscription | None: ...
 
 
 class CreationStore(SyncStore, Protocol):

@@ -26,6 +26,7 @@ from payments.domain.model import (
     Plan,
     RefundRequest,
     RefundState,
+    ScheduledChange,
     Subscription,
     SubscriptionStatus,
     SubscriptionType,
@@ -39,7 +40,6 @@ from payments.domain.provider import (
     ProviderStatus,
 )
 from payments.domain.state_machine import (
-    FINAL_STATUSES,
     REFUNDABLE_STATUSES,
     SETTLED_STATUSES,
     Action,
@@ -56,7 +56,6 @@ def utc_now() -> datetime:
 
 
 __all__ = [
-    "FINAL_STATUSES",
     "IDEMPOTENCY_IN_PROGRESS",
     "MERCHANT",
     "OPEN_REFUND_STATES",
@@ -83,6 +82,7 @@ __all__ = [
     "ProviderStatus",
     "RefundRequest",
     "RefundState",
+    "ScheduledChange",
     "Subscription",
     "SubscriptionStatus",
     "SubscriptionType",

@@ -30,10 +30,21 @@ def price_order(
             order_id, user_id, amount, description, vat_code=vat_code, receipt_lines=receipt_lines, version=1
         )
         return order, Changes(created=(order,))
-    if existing.paid_payment_id is not None and (existing.amount, existing.user_id) != (amount, user_id):
+    base = existing
+    if existing.status is OrderStatus.REFUNDED:  # set up anew: payable again, as a new order
+        base = replace(
+            existing,
+            status=OrderStatus.NEW,
+            paid_payment_id=None,
+            paid_at=None,
+            active_payment_id=None,
+            completed_at=None,
+            settlement_receipt_id=None,
+        )
+    elif existing.paid_payment_id is not None and (existing.amount, existing.user_id) != (amount, user_id):
         raise PaidOrderChanged()
     order = replace(
-        existing,
+        base,
         user_id=user_id,
         amount=amount,
         description=description,
@@ -51,6 +62,8 @@ def complete_order(
     its settlement receipt. Only a paid order whose money was not given back can be completed."""
     if order.status is OrderStatus.COMPLETED:
         return order, Changes()
+    if order.status is OrderStatus.REFUNDED:
+        raise OrderRefunded()
     if order.status is not OrderStatus.PAID or paid_by is None:
         raise OrderNotPaid()
     if paid_by.status is PaymentStatus.REFUNDED:

@@ -26,6 +26,9 @@ class Concern(StrEnum):
     # Held (two-stage) money whose subject now points at another payment (a newer link, or another held
     # payment being captured): released, so only one of them is ever charged.
     SUPERSEDED = "superseded"
+    # A change of plan or type is scheduled and this payment is for another choice: one schedule cannot
+    # hold both without selling time below its price, so the money goes back (choose again once it starts).
+    SUBSCRIPTION_CHANGE_PENDING = "subscription_change_pending"
 
 
 def fits_order(payment: Payment, order: Order) -> bool:
@@ -61,4 +64,16 @@ def undeliverable(payment: Payment, subject: Subject | None) -> Concern | None:
         return Concern.SUBSCRIPTION_MISSING
     if payment.period is not None and payment.period != subject.periods_paid + 1:
         return Concern.SUBSCRIPTION_PERIOD_PAID
+    change = subject.scheduled_change
+    pending = change is not None and change.starts_at > payment.created_at
+    if (
+        pending
+        and change is not None
+        and (payment.plan_id, payment.subscription_type)
+        != (
+            change.plan_id,
+            change.subscription_type,
+        )
+    ):
+        return Concern.SUBSCRIPTION_CHANGE_PENDING
     return None

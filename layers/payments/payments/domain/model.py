@@ -41,6 +41,7 @@ class OrderStatus(StrEnum):
     NEW = "new"
     PAID = "paid"
     COMPLETED = "completed"  # the cleaning was done: the prepayment became a sale (settlement receipt)
+    REFUNDED = "refunded"  # its payment was refunded in full: not payable again until an admin PUT
 
 
 class SubscriptionStatus(StrEnum):
@@ -110,6 +111,9 @@ class Payment:
     period: int | None = None
     receipt: Receipt | None = None  # the 54-FZ receipt sent with it (refund receipts are made from it)
     receipt_registration: str | None = None  # YooKassa's: pending -> succeeded | canceled
+    # Once paid: whether the money bought its subject (False: it was refunded as undeliverable). None on
+    # payments settled before this was recorded: those delivered, as every payment then did.
+    delivered: bool | None = None
 
     @property
     def subject_id(self) -> str:
@@ -178,6 +182,16 @@ class Subscription:
     last_payment_id: str | None = None
     version: int = 0
     periods_paid: int = 0  # how many periods payments have paid: a payment pays period periods_paid + 1
+    # Another plan or period type paid while a period runs never replaces it: it starts when the paid
+    # time it follows ends (never underpriced).
+    scheduled_change: "ScheduledChange | None" = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledChange:
+    plan_id: str
+    subscription_type: SubscriptionType
+    starts_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from payments.money import Kopecks
@@ -55,6 +55,7 @@ class ProviderPayment:
     refunded_amount: Kopecks = 0
     account_id: str | None = None
     receipt_registration: str | None = None  # pending -> succeeded | canceled, with 54-FZ receipts
+    captured_at: datetime | None = None  # when the money was taken: a paid period starts then
 
 
 @dataclass(frozen=True, slots=True)

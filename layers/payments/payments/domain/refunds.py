@@ -13,14 +13,18 @@ from datetime import datetime
 from payments.domain.model import (
     AppliedRefund,
     Changes,
+    Order,
+    OrderStatus,
     Payment,
     PaymentStatus,
     RefundRequest,
     RefundState,
+    Subscription,
     Update,
 )
 from payments.domain.provider import ProviderRefund
 from payments.domain.state_machine import REFUNDABLE_STATUSES
+from payments.domain.subscriptions import take_back_period
 from payments.errors import PaymentNotRefundable, RefundExceedsPayment
 from payments.money import Kopecks
 
@@ -89,11 +93,27 @@ def refund_accepted(
     return Update(request, accepted)
 
 
+def takes_back(payment: Payment, refund: ProviderRefund, held: RefundRequest | None = None) -> bool:
+    """Whether ``refund`` completes a full refund of money that bought its subject: then the subject
+    gives back what it got (``record_refund`` needs it, as read now). The automatic refund of money that
+    could not be delivered takes nothing back, also for payments settled before ``delivered`` was kept."""
+    automatic = held is not None and held.request_id == refund_request_id(payment.payment_id, AUTO_REFUND_KEY)
+    full = payment.refunded_amount + refund.amount == payment.amount
+    return full and payment.delivered is not False and not automatic
+
+
 def record_refund(
-    payment: Payment, refund: ProviderRefund, held: RefundRequest | None, now: datetime
+    payment: Payment,
+    refund: ProviderRefund,
+    held: RefundRequest | None,
+    now: datetime,
+    subject: Order | Subscription | None = None,
 ) -> tuple[Payment, Changes]:
     """Add one succeeded refund to the payment. With ``held`` (our open request behind it) the hold
     becomes the refund in the same write, so refunded + reserved never counts the same kopecks twice.
+    A full refund of money that bought its subject takes it back, in the same write (``takes_back``):
+    the order it paid becomes ``refunded``; the subscription loses the period it paid. A partial refund
+    changes neither.
 
     The ``AppliedRefund`` item is created (never overwritten): a duplicate of this refund fails to write.
     """
@@ -115,7 +135,22 @@ def record_refund(
     if held is not None:
         done = replace(held, state=RefundState.SUCCEEDED, yookassa_refund_id=refund.id, updated_at=now)
         changes += Changes(updated=(Update(held, done),))
+    if takes_back(payment, refund, held):
+        changes += _given_back(subject, payment)
     return refunded, changes
+
+
+def _given_back(subject: Order | Subscription | None, payment: Payment) -> Changes:
+    if isinstance(subject, Order):
+        if subject.paid_payment_id != payment.payment_id or subject.status is OrderStatus.REFUNDED:
+            return Changes()  # another payment paid it: this one's refund takes nothing back
+        refunded = replace(subject, status=OrderStatus.REFUNDED, version=subject.version + 1)
+        return Changes(updated=(Update(subject, refunded),))
+    if isinstance(subject, Subscription) and subject.end_date is not None:
+        months_of = payment.subscription_type or subject.subscription_type
+        taken = replace(take_back_period(subject, months_of), version=subject.version + 1)
+        return Changes(updated=(Update(subject, taken),))
+    return Changes()
 
 
 def release_refund(

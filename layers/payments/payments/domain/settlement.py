@@ -25,7 +25,7 @@ from payments.domain.payments import provider_metadata
 from payments.domain.provider import ProviderPayment, ProviderStatus
 from payments.domain.refunds import AUTO_REFUND_KEY, refund_request_hash, refund_request_id, reserve_refund
 from payments.domain.state_machine import Action, decide_transition
-from payments.domain.subscriptions import extend_subscription
+from payments.domain.subscriptions import add_paid_period
 from payments.money import CURRENCY
 
 
@@ -107,7 +107,7 @@ def settle(payment: Payment, subject: Subject | None, fetched: ProviderPayment, 
         return Settlement(payment, SyncOutcome.CONFLICT, decision.why)
     assert decision.status is not None
     if fetched.status is ProviderStatus.SUCCEEDED:
-        return _paid(payment, subject, decision.status, now, decision.why, fetched.receipt_registration)
+        return _paid(payment, subject, decision.status, now, decision.why, fetched)
     closed = close_payment(
         payment, subject, decision.status, fetched.cancellation_reason, fetched.cancellation_party, now
     )
@@ -175,23 +175,25 @@ def _paid(
     status: PaymentStatus,
     now: datetime,
     why: str,
-    receipt_registration: str | None = None,
+    fetched: ProviderPayment,
 ) -> Settlement:
-    """The money arrived. It buys its subject if it still can; otherwise it is recorded and, in the
-    same write, held for a full refund (``Settlement.refund``) that the service then asks YooKassa for."""
+    """The money arrived. It buys its subject if it still can (a subscription's period from YooKassa's
+    capture, not from when we learn of it); otherwise it is recorded and, in the same write, held for a
+    full refund (``Settlement.refund``) that the service then asks YooKassa for."""
+    concern = None if delivered(payment, subject) else undeliverable(payment, subject)
     paid = replace(
         payment,
         status=status,
         paid_at=now,
         updated_at=now,
-        receipt_registration=receipt_registration or payment.receipt_registration,
+        receipt_registration=fetched.receipt_registration or payment.receipt_registration,
+        delivered=concern is None,
         version=payment.version + 1,
     )
     if delivered(payment, subject):
         return Settlement(paid, SyncOutcome.APPLIED, why, Changes(updated=(Update(payment, paid),)))
-    concern = undeliverable(payment, subject)
     if concern is None:
-        delivery = _deliver(subject, payment, now)
+        delivery = _deliver(subject, payment, now, fetched.captured_at or now)
         return Settlement(paid, SyncOutcome.APPLIED, why, Changes(updated=(Update(payment, paid),)) + delivery)
     key = AUTO_REFUND_KEY
     held, refund, _ = reserve_refund(
@@ -201,7 +203,7 @@ def _paid(
     return Settlement(held, SyncOutcome.APPLIED, why, changes, concern, refund=refund)
 
 
-def _deliver(subject: Subject | None, payment: Payment, now: datetime) -> Changes:
+def _deliver(subject: Subject | None, payment: Payment, now: datetime, captured_at: datetime) -> Changes:
     if isinstance(subject, Order):
         order = replace(
             subject,
@@ -213,19 +215,20 @@ def _deliver(subject: Subject | None, payment: Payment, now: datetime) -> Change
         )
         return Changes(updated=(Update(subject, order),))
     assert isinstance(subject, Subscription)
-    return _extend(subject, payment, now)
+    return _extend(subject, payment, captured_at)
 
 
-def _extend(subscription: Subscription, payment: Payment, now: datetime) -> Changes:
-    """The period paid for is of the plan and type paid for: a monthly subscription paid yearly gets a
-    year (and becomes yearly); a switch of plan takes effect with it."""
-    paid_for = replace(
-        subscription,
-        subscription_type=payment.subscription_type or subscription.subscription_type,
-        plan_id=payment.plan_id or subscription.plan_id,
-    )
+def _extend(subscription: Subscription, payment: Payment, start: datetime) -> Changes:
+    """The period paid for is of the plan and type paid for (a change while paid time runs is
+    scheduled, never underpriced: ``subscriptions.add_paid_period``)."""
     extended = replace(
-        extend_subscription(paid_for, now, payment.payment_id),
+        add_paid_period(
+            subscription,
+            payment.plan_id or subscription.plan_id,
+            payment.subscription_type or subscription.subscription_type,
+            start,
+            payment.payment_id,
+        ),
         active_payment_id=None
         if subscription.active_payment_id == payment.payment_id
         else subscription.active_payment_id,

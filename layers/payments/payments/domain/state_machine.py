@@ -6,7 +6,6 @@ from enum import StrEnum
 from payments.domain.model import PaymentStatus, PaymentType
 from payments.domain.provider import ProviderStatus
 
-FINAL_STATUSES = frozenset({PaymentStatus.FAILED, PaymentStatus.CANCELED, PaymentStatus.REFUNDED})
 SETTLED_STATUSES = frozenset({PaymentStatus.PAID, PaymentStatus.SUCCESS, PaymentStatus.REFUNDED})
 REFUNDABLE_STATUSES = frozenset({PaymentStatus.PAID, PaymentStatus.SUCCESS})
 

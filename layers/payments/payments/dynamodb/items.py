@@ -58,6 +58,7 @@ class PaymentItem(Item):
     # YooKassa's registration of it (pending -> succeeded | canceled); absent without receipts.
     receipt = UnicodeAttribute(null=True, attr_name="receipt")
     receipt_registration = UnicodeAttribute(null=True, attr_name="receiptRegistration")
+    delivered = BooleanAttribute(null=True, attr_name="delivered")  # once paid: did it buy its subject
     # PendingIndex and UserPendingIndex, sparse: only while the payment is pending (shard
     # ``PENDING#<n>``; the user, for the per-user limit of payable payments).
     pending_shard = UnicodeAttribute(null=True, attr_name="pendingShard")
@@ -104,6 +105,10 @@ class SubscriptionItem(Item):
     last_payment_id = UnicodeAttribute(null=True, attr_name="lastPaymentId")
     version = NumberAttribute(default=0, attr_name="version")
     periods_paid = NumberAttribute(null=True, attr_name="periodsPaid")  # absent: none counted yet
+    # A plan or type paid while a period ran, and when it starts (all three, or none).
+    scheduled_plan_id = UnicodeAttribute(null=True, attr_name="scheduledPlanId")
+    scheduled_type = UnicodeAttribute(null=True, attr_name="scheduledType")
+    scheduled_from = UTCDateTimeAttribute(null=True, attr_name="scheduledFrom")
 
 
 class AppliedRefundItem(Item):

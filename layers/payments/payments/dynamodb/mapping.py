@@ -4,14 +4,10 @@
 
 An absent value (``None``) is an absent attribute. The sparse ``PendingIndex`` attributes are derived
 here, never decided elsewhere: a payment carries them while it is pending, a refund request while it
-holds money, so every write of a new state also moves the item in or out of the index.
-
-54-FZ receipts are JSON strings (``receiptItems`` of an order, ``receipt`` of a payment): read whole,
-written whole, never queried. Their keys are the API's camelCase names, absent values left out, in a
-fixed order, so the same receipt is always the same string (an update writes only what changed).
+holds money, so every write of a new state also moves the item in or out of the index. 54-FZ receipts
+are JSON strings (``receipt_json``).
 """
 
-import json
 from typing import Any
 
 from payments.domain import (
@@ -24,11 +20,11 @@ from payments.domain import (
     Plan,
     RefundRequest,
     RefundState,
+    ScheduledChange,
     Subscription,
     SubscriptionStatus,
     SubscriptionType,
 )
-from payments.domain.receipts import Contact, PaymentMode, Receipt, ReceiptLine
 from payments.dynamodb import keys
 from payments.dynamodb.items import (
     AppliedRefundItem,
@@ -39,71 +35,15 @@ from payments.dynamodb.items import (
     SubscriptionItem,
     YooKassaLookupItem,
 )
-
-
-def _text(value: object | None) -> str | None:
-    return None if value is None else str(value)
+from payments.dynamodb.receipt_json import receipt_json, receipt_lines_json, receipt_lines_of, receipt_of
 
 
 def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _line_value(line: ReceiptLine) -> dict[str, Any]:
-    return {
-        "description": line.description,
-        "quantity": line.quantity,
-        "amount": line.amount,
-        "vatCode": line.vat_code,
-    }
-
-
-def _line_of(value: dict[str, Any]) -> ReceiptLine:
-    return ReceiptLine(
-        str(value["description"]), int(value["quantity"]), int(value["amount"]), int(value["vatCode"])
-    )
-
-
-def receipt_lines_json(lines: tuple[ReceiptLine, ...]) -> str | None:
-    """An order's receipt lines as stored (``receiptItems``); ``None`` (no attribute) when it has none."""
-    return _json([_line_value(line) for line in lines]) if lines else None
-
-
-def receipt_lines_of(stored: str | None) -> tuple[ReceiptLine, ...]:
-    return tuple(_line_of(value) for value in json.loads(stored)) if stored else ()
-
-
-def receipt_json(receipt: Receipt | None) -> str | None:
-    """A payment's receipt as stored (``receipt``); ``None`` (no attribute) when it has none."""
-    if receipt is None:
-        return None
-    customer = {"email": receipt.customer.email, "phone": receipt.customer.phone}
-    value = {
-        "customer": {key: contact for key, contact in customer.items() if contact is not None},
-        "items": [_line_value(line) for line in receipt.lines],
-        "paymentMode": str(receipt.payment_mode),
-        "taxSystemCode": receipt.tax_system_code,
-        "settledPrepayment": receipt.settled_prepayment,
-    }
-    return _json({key: item for key, item in value.items() if item is not None})
-
-
-def receipt_of(stored: str | None) -> Receipt | None:
-    if not stored:
-        return None
-    value = json.loads(stored)
-    customer = value.get("customer", {})
-    return Receipt(
-        customer=Contact(email=customer.get("email"), phone=customer.get("phone")),
-        lines=tuple(_line_of(line) for line in value.get("items", ())),
-        payment_mode=PaymentMode(value["paymentMode"]),
-        tax_system_code=_int(value.get("taxSystemCode")),
-        settled_prepayment=_int(value.get("settledPrepayment")),
-    )
+def _text(value: object | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def payment_item(payment: Payment, shards: int) -> PaymentItem:
@@ -136,6 +76,7 @@ def payment_item(payment: Payment, shards: int) -> PaymentItem:
         period=payment.period,
         receipt=receipt_json(payment.receipt),
         receipt_registration=payment.receipt_registration,
+        delivered=payment.delivered,
         pending_shard=keys.shard_of(payment.payment_id, shards) if pending else None,
         pending_since=keys.iso(payment.created_at) if pending else None,
         pending_user=payment.user_id if pending else None,
@@ -169,6 +110,7 @@ def payment_of(item: PaymentItem) -> Payment:
         period=_int(item.period),
         receipt=receipt_of(item.receipt),
         receipt_registration=item.receipt_registration,
+        delivered=item.delivered,
     )
 
 
@@ -251,6 +193,7 @@ def subscription_item(subscription: Subscription) -> SubscriptionItem:
         last_payment_id=subscription.last_payment_id,
         version=subscription.version,
         periods_paid=subscription.periods_paid or None,
+        **_scheduled_attributes(subscription.scheduled_change),
     )
 
 
@@ -267,6 +210,7 @@ def subscription_of(item: SubscriptionItem) -> Subscription:
         last_payment_id=item.last_payment_id,
         version=int(item.version or 0),
         periods_paid=int(item.periods_paid or 0),
+        scheduled_change=_scheduled_change(item),
     )
 
 
@@ -319,3 +263,19 @@ def applied_refund_of(item: AppliedRefundItem) -> AppliedRefund:
         amount=int(item.amount),
         created_at=item.created_at,
     )
+
+
+def _scheduled_attributes(change: ScheduledChange | None) -> dict[str, Any]:
+    if change is None:
+        return {"scheduled_plan_id": None, "scheduled_type": None, "scheduled_from": None}
+    return {
+        "scheduled_plan_id": change.plan_id,
+        "scheduled_type": str(change.subscription_type),
+        "scheduled_from": change.starts_at,
+    }
+
+
+def _scheduled_change(item: SubscriptionItem) -> ScheduledChange | None:
+    if item.scheduled_plan_id is None or item.scheduled_type is None or item.scheduled_from is None:
+        return None
+    return ScheduledChange(item.scheduled_plan_id, SubscriptionType(item.scheduled_type), item.scheduled_from)

@@ -7,7 +7,7 @@ the winner's payment, so one order or subscription has at most one payable payme
 import uuid
 from datetime import datetime, timedelta
 
-from payments.domain import Caller, Payment, PaymentStatus, utc_now
+from payments.domain import Caller, OrderStatus, Payment, PaymentStatus, utc_now
 from payments.domain.delivery import fits_choice, fits_order
 from payments.domain.payments import (
     new_payment,
@@ -23,6 +23,7 @@ from payments.errors import (
     AmountMismatch,
     NotFound,
     OrderAlreadyPaid,
+    OrderRefunded,
     ProviderError,
     TooManyPendingPayments,
     ValidationFailed,
@@ -53,6 +54,8 @@ def create_order_payment(
         order = store.get_order(request.order_id)
         if order is None or order.user_id != caller.user_id:
             raise NotFound("Order not found")
+        if order.status is OrderStatus.REFUNDED:
+            raise OrderRefunded("The order's payment was refunded; it can be paid again once it is set up anew")
         if order.paid_payment_id is not None:
             raise OrderAlreadyPaid()
         if request.amount != order.amount:

@@ -4,7 +4,7 @@ report of a receipt YooKassa could not register."""
 from payments.domain import Payment, PaymentType
 from payments.domain.delivery import Subject
 from payments.observability import count, logger
-from payments.ports import PaymentReader, SyncStore
+from payments.ports import PaymentReader, SubjectReader
 
 
 def reread(store: PaymentReader, payment_id: str) -> Payment:
@@ -14,7 +14,7 @@ def reread(store: PaymentReader, payment_id: str) -> Payment:
     return payment
 
 
-def subject_of(store: SyncStore, payment: Payment) -> Subject | None:
+def subject_of(store: SubjectReader, payment: Payment) -> Subject | None:
     """The payment's order or subscription as it is now (``None`` if it vanished: never expected)."""
     if payment.type is PaymentType.ORDER:
         return store.get_order(payment.subject_id)

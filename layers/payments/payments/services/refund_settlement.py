@@ -7,14 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from payments.domain import Payment, ProviderRefund, ProviderRefundStatus, RefundRequest, RefundState
-from payments.domain.refunds import CANCELED_BY_PROVIDER, RefundExceedsRecord, record_refund, release_refund
+from payments.domain.refunds import (
+    CANCELED_BY_PROVIDER,
+    RefundExceedsRecord,
+    record_refund,
+    release_refund,
+    takes_back,
+)
 from payments.domain.settlement import SyncOutcome
 from payments.errors import ConcurrentUpdate
 from payments.money import CURRENCY
 from payments.observability import count, logger
 from payments.ports import RefundStore
 from payments.services.conflicts import retry_on_conflict
-from payments.services.reads import reread
+from payments.services.reads import report_receipt, reread, subject_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +45,9 @@ def apply_refund(store: RefundStore, payment: Payment, refund: ProviderRefund, n
         current = first.pop() if first else reread(store, payment.payment_id)
         request = _request_behind(store, current, refund)
         held = request if request is not None and request.is_open else None
+        subject = subject_of(store, current) if takes_back(current, refund, held) else None
         try:
-            refunded, changes = record_refund(current, refund, held, now)
+            refunded, changes = record_refund(current, refund, held, now, subject)
             store.commit(changes)
         except (RefundExceedsRecord, ConcurrentUpdate) as exc:
             if store.refund_recorded(current.payment_id, refund.id):
@@ -55,11 +62,7 @@ def apply_refund(store: RefundStore, payment: Payment, refund: ProviderRefund, n
             count("ProviderStateConflict")
             return RefundResult(current, SyncOutcome.CONFLICT)
         count("RefundSucceeded")
-        if refund.receipt_registration == "canceled":  # the refund receipt (54-FZ) was not registered
-            logger.error(
-                "YooKassa could not register the refund receipt", extra={"paymentId": current.payment_id}
-            )
-            count("ReceiptFailed")
+        report_receipt(current.payment_id, refund.receipt_registration)
         logger.info(
             "refund succeeded",
             extra={"paymentId": current.payment_id, "refundId": refund.id, "amount": refund.amount},

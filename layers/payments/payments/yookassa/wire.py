@@ -5,6 +5,7 @@ read (and tested) without a network: a create's body must be the same on every r
 Idempotence-Key, so it is derived from our record only. Nothing here does I/O.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 from payments.domain import (
@@ -113,6 +114,7 @@ def read_payment(body: JsonObject) -> ProviderPayment:
             refunded_amount=amount_to_kopecks((body.get("refunded_amount") or {}).get("value", "0")),
             account_id=(body.get("recipient") or {}).get("account_id"),
             receipt_registration=_text(body.get("receipt_registration")),
+            captured_at=_moment(body.get("captured_at")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProviderError("YooKassa returned a payment we cannot read") from exc
@@ -151,6 +153,14 @@ def read_fiscalization(body: JsonObject) -> bool:
 
 def _amount(kopecks: Kopecks) -> dict[str, str]:
     return {"value": kopecks_to_amount(kopecks), "currency": CURRENCY}
+
+
+def _moment(value: object) -> datetime | None:
+    """YooKassa's ISO 8601 UTC time (``2018-07-18T10:51:18.139Z``); ``None`` when absent."""
+    if not isinstance(value, str):
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _text(value: object) -> str | None:
