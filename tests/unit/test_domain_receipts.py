@@ -10,9 +10,11 @@ from payments.domain.receipts import (
     Receipt,
     ReceiptLine,
     check_lines,
+    is_email,
     line,
     normalize_phone,
     order_receipt,
+    receipt_contact,
     refund_receipt,
     settlement_receipt,
     subscription_receipt,
@@ -159,3 +161,68 @@ def test_the_settlement_receipt_is_the_prepayment_as_a_sale() -> None:
     settled = settlement_receipt(prepaid)
     assert (settled.lines, settled.customer, settled.tax_system_code) == (prepaid.lines, ALICE, 1)
     assert (settled.payment_mode, settled.settled_prepayment) == (PaymentMode.FULL_PAYMENT, 150_000)
+
+
+# ---------------------------------------------------------------- what the mutants showed was unpinned
+@pytest.mark.parametrize("address", ["a@b.c", "alice.smith+cleaning@example.com", "я@почта.рф"])
+def test_an_address_a_receipt_can_go_to_is_an_email(address: str) -> None:
+    assert is_email(address)
+
+
+@pytest.mark.parametrize(
+    "address", ["", "alice", "alice@", "@example.com", "a@b", "a b@c.d", "a@b@c.d", "a@b.c "]
+)
+def test_what_is_no_address_is_refused(address: str) -> None:
+    assert not is_email(address)
+
+
+def test_an_address_may_be_254_characters_and_no_more() -> None:
+    longest = "a" * 244 + "@" + "b" * 5 + ".com"
+    assert (len(longest), is_email(longest), is_email("a" + longest)) == (254, True, False)
+
+
+def test_a_phone_of_15_digits_is_the_longest_e164_allows() -> None:
+    assert normalize_phone("+123 456 789 012 345") == "123456789012345"
+
+
+def test_the_contact_the_request_gave_wins_else_the_tokens() -> None:
+    given_contact = Contact(phone="79001234567")
+    assert receipt_contact(given_contact, "alice@example.com", None) == given_contact
+    assert receipt_contact(None, "alice@example.com", "79001234567") == Contact(
+        "alice@example.com", "79001234567"
+    )
+    assert receipt_contact(Contact(), None, "79001234567") == Contact(phone="79001234567")
+    assert not receipt_contact(None, None, None)
+
+
+def test_every_line_problem_is_named_with_its_field_and_a_reason() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        check_lines((line("", 0, 0, 13),), 100)
+    assert refused.value.details == [
+        {"field": "receiptItems.0.quantity", "problem": "must be a whole number of at least 1"},
+        {"field": "receiptItems.0.amount", "problem": "must be at least 1 kopeck per unit"},
+        {"field": "receiptItems.0.vatCode", "problem": "must be 1-12"},
+        {"field": "receiptItems.0.description", "problem": "must not be empty"},
+    ]
+
+
+def test_lines_that_do_not_add_up_say_by_how_much() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        check_lines((line("a", 3, 33_333, 1),), 100_000)
+    assert refused.value.details == [
+        {"field": "receiptItems", "problem": "lines add up to 99999 kopecks, not 100000"}
+    ]
+
+
+def test_a_refund_receipt_keeps_whole_kopecks_and_says_what_was_wrong() -> None:
+    paid = Receipt(ALICE, (line("a", 3, 33_333, 1), line("b", 1, 1, 2)), PaymentMode.FULL_PREPAYMENT, 3)
+    refunded = refund_receipt(paid, 50_000)
+    assert all(type(entry.amount) is int for entry in refunded.lines)
+    assert (refunded.customer, refunded.tax_system_code) == (ALICE, 3)
+    with pytest.raises(ValueError, match="a refund of 100001 kopecks of a 100000-kopeck receipt"):
+        refund_receipt(paid, 100_001)
+
+
+def test_a_subscription_receipt_goes_to_its_customer_under_the_tax_system() -> None:
+    receipt = subscription_receipt("Базовый", 1, 99_000, 11, ALICE, 2)
+    assert (receipt.customer, receipt.tax_system_code, receipt.lines[0].vat_code) == (ALICE, 2, 11)
