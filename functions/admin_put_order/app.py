@@ -8,7 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from payments import runtime
 from payments.api import ADMIN_SCOPE, answers, caller_of, http_handler, json_response, make_resolver
-from payments.schemas import OrderView, PutOrderRequest, SafeId
+from payments.fields import SafeId
+from payments.schemas import OrderView, PutOrderRequest
 from payments.services.admin import put_order
 
 app = make_resolver()

@@ -8,7 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from payments import runtime
 from payments.api import ADMIN_SCOPE, answers, caller_of, http_handler, json_response, make_resolver
-from payments.schemas import PlanView, PutPlanRequest, SafeId
+from payments.fields import SafeId
+from payments.schemas import PlanView, PutPlanRequest
 from payments.services.admin import put_plan
 
 app = make_resolver()

@@ -8,7 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
 from payments import runtime
 from payments.api import ADMIN_SCOPE, answers, caller_of, http_handler, json_response, make_resolver
-from payments.schemas import RefundAccepted, RefundRequest, SafeId
+from payments.fields import SafeId
+from payments.schemas import RefundAccepted, RefundRequest
 from payments.services.refunds import refund_payment
 
 app = make_resolver()

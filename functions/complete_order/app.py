@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from payments import runtime
 from payments.api import ADMIN_SCOPE, answers, caller_of, http_handler, json_response, make_resolver
-from payments.schemas import OrderView, SafeId
+from payments.fields import SafeId
+from payments.schemas import OrderView
 from payments.services.orders import complete_order
 
 app = make_resolver()

@@ -8,7 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from payments import runtime
 from payments.api import answers, caller_of, http_handler, json_response, make_resolver
 from payments.domain import PaymentType
-from payments.schemas import PaymentView, SafeId
+from payments.fields import SafeId
+from payments.schemas import PaymentView
 from payments.services.status import get_payment_status
 
 app = make_resolver()

@@ -8,6 +8,7 @@ import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from payments.domain import Order, OrderStatus, Payment, PaymentStatus, PaymentType, Plan, SubscriptionType
+from payments.fields import UserId, is_user_id
 from payments.schemas import (
     CreateOrderPaymentRequest,
     CreateSubscriptionPaymentRequest,
@@ -19,8 +20,6 @@ from payments.schemas import (
     PutOrderRequest,
     PutPlanRequest,
     RefundAccepted,
-    UserId,
-    is_user_id,
 )
 
 CREATED = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)

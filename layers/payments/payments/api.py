@@ -27,9 +27,10 @@ from payments import errors
 from payments.domain import Caller
 from payments.domain.receipts import is_email, normalize_phone
 from payments.edge import canonical_media_type, check_api_request, has_body, read_notification
+from payments.fields import is_user_id
 from payments.observability import bind, logger, metrics
 from payments.responses import answers, error_response, json_response, proxy_result
-from payments.schemas import YooKassaNotification, is_user_id
+from payments.schemas import YooKassaNotification
 
 __all__ = [
     "ADMIN_SCOPE",

@@ -11,54 +11,21 @@ serialize by alias. The JSON schema's titles come from the wire names, as they a
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from payments.domain import Order, OrderStatus, Payment, PaymentStatus, PaymentType, Plan, SubscriptionType
-from payments.domain.receipts import Contact, is_email, normalize_phone
-
-SafeId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", strict=True)
-]
-
-
-def _printable(value: str) -> str:
-    """Refuses control and format characters (newlines, NUL, bidi overrides) and surrounding spaces."""
-    if not value.isprintable():
-        raise ValueError("must be printable characters (no control characters)")
-    if value != value.strip():
-        raise ValueError("must not start or end with whitespace")
-    return value
-
-
-# A user: the identity provider's ``sub``, opaque. OIDC allows 255 characters and any provider's own
-# shape (``auth0|5f7c1b2e...``, ``google-oauth2|1098...``, a UUID, an e-mail); we only refuse what could
-# not be shown or logged safely. It becomes part of keys (``IDEMPOTENCY#<sub>#<key>``: 255 characters
-# are at most 1020 bytes, DynamoDB allows 2048), log lines (no control character can forge one) and
-# YooKassa's metadata (values up to 512 characters; domain.payments.provider_metadata digests longer).
-UserId = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=255, strict=True),
-    AfterValidator(_printable),
-    Field(
-        description="The user's id: the token's `sub` as the identity provider sends it, "
-        "1-255 printable characters, no leading or trailing whitespace"
-    ),
-]
-_USER_ID: TypeAdapter[str] = TypeAdapter(UserId)
-
-
-def is_user_id(value: object) -> bool:
-    """Whether ``value`` is a ``UserId``: how ``api.caller_of`` checks a token's ``sub``."""
-    try:
-        _USER_ID.validate_python(value)
-    except ValueError:  # pydantic's ValidationError is a ValueError
-        return False
-    return True
-
-
-Kopecks = Annotated[StrictInt, Field(gt=0, description="Integer kopecks (150000 = 1500.00 RUB)")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True, strict=True)]
+from payments.domain.receipts import Contact
+from payments.fields import (
+    EmailAddress,
+    Kopecks,
+    Phone,
+    SafeId,
+    Text,
+    UserId,
+    VatCode,
+    YooKassaId,
+)
 
 
 class _Request(BaseModel):
@@ -88,25 +55,12 @@ class _View(BaseModel):
     )
 
 
-def _email(value: str) -> str:
-    if not is_email(value):
-        raise ValueError("must be an email address")
-    return value
-
-
-def _phone(value: str) -> str:
-    digits = normalize_phone(value)
-    if digits is None:
-        raise ValueError("must be a phone number in international form, e.g. +7 900 123-45-67")
-    return digits
-
-
 class CustomerContact(_Request):
     """Where the 54-FZ receipt goes (with receipts on), when the token carries no email or phone_number.
     The phone is kept as the digits YooKassa wants (``+7 (900) 123-45-67`` -> ``79001234567``)."""
 
-    email: Annotated[str, StringConstraints(max_length=254, strict=True), AfterValidator(_email)] | None = None
-    phone: Annotated[str, StringConstraints(max_length=32, strict=True), AfterValidator(_phone)] | None = None
+    email: EmailAddress | None = None
+    phone: Phone | None = None
 
     def contact(self) -> Contact:
         return Contact(email=self.email, phone=self.phone)
@@ -126,17 +80,6 @@ class CreateSubscriptionPaymentRequest(_Request):
     customer: CustomerContact | None = None
 
 
-# 54-FZ: YooKassa's vat_code. 1 = без НДС, 2 = 0 %, 3 = 10 %, 4 = 20 %, 5 = 10/110, 6 = 20/120, 7 = 5 %,
-# 8 = 7 %, 9 = 5/105, 10 = 7/107, 11 = 22 %, 12 = 22/122 (11 and 12: the rates since 2026-01-01).
-VatCode = Annotated[
-    StrictInt,
-    Field(
-        ge=1,
-        le=12,
-        description="54-FZ VAT code (YooKassa's vat_code): 1 = no VAT, 2 = 0 %, 3 = 10 %, 4 = 20 %, "
-        "5 = 10/110, 6 = 20/120, 7 = 5 %, 8 = 7 %, 9 = 5/105, 10 = 7/107, 11 = 22 %, 12 = 22/122",
-    ),
-]
 # Чеки от ЮKassa take at most 80 lines and quantities up to 99999.999 (ours are whole).
 MAX_RECEIPT_ITEMS = 80
 MAX_RECEIPT_QUANTITY = 99_999
@@ -180,12 +123,6 @@ class PutPlanRequest(_Request):
 
 class RefundRequest(_Request):
     amount: Kopecks | None = Field(default=None, description="Kopecks to refund; omitted = all that is left")
-
-
-# YooKassa's ids are 36-character UUID-shaped strings; anything outside this shape never reaches a URL.
-YooKassaId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", strict=True)
-]
 
 
 class NotificationObject(BaseModel):
