@@ -75,6 +75,17 @@ def parse_json(body: bytes) -> Any:
         raise invalid_request("Request body is not valid JSON") from exc
 
 
+def _outcome(body: bytes) -> Any:
+    """``outcome`` from a next_charge body: whatever is wrong with the body is wrong with ``outcome``."""
+    try:
+        payload = parse_json(body)
+    except ApiError as exc:
+        raise invalid_request(exc.description, "outcome") from exc
+    if not isinstance(payload, dict):
+        raise invalid_request('Request body must be a JSON object: {"outcome": ...}', "outcome")
+    return payload.get("outcome")
+
+
 # ------------------------------------------------------------------------------------------ routes
 @dataclass(frozen=True)
 class Route:
@@ -104,6 +115,7 @@ HELPER_ROUTES = (
     _route("/sandbox/payments/{id}/succeed", "POST"),
     _route("/sandbox/payments/{id}/cancel", "POST"),
     _route("/sandbox/payments/{id}/expire", "POST"),
+    _route("/sandbox/payment_methods/{id}/next_charge", "POST"),
     _route("/sandbox/receipts", "GET"),
     _route("/sandbox/webhooks", "GET"),
     _route("/sandbox/webhooks/redeliver", "POST"),
@@ -298,10 +310,12 @@ class App:
                 error_body("invalid_request", f"Method {method} is not allowed for {route.template}"),
                 {"Allow": ", ".join(route.methods)},
             )
+        engine, template = self.engine, route.template
+        if template == "/sandbox/payment_methods/{id}/next_charge":
+            return json_response(200, engine.helper_next_charge(params[0], _outcome(body)))
         payload = parse_json(body) if method == "POST" else {}
         if not isinstance(payload, dict):
             raise invalid_request("Request body must be a JSON object")
-        engine, template = self.engine, route.template
         if template == "/sandbox":
             return json_response(200, {**self._about(), **engine.counts(), "now": self.sandbox.clock.iso()})
         if template.startswith("/sandbox/payments/"):
