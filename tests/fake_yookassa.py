@@ -14,6 +14,7 @@ from typing import Self
 from payments.domain import (
     Payment,
     PaymentType,
+    ProviderMethod,
     ProviderPayment,
     ProviderRefund,
     ProviderRefundStatus,
@@ -36,6 +37,9 @@ class FakeYooKassa:
     calls: list[tuple[str, str | None]] = field(default_factory=list)  # (operation, Idempotence-Key)
     failures: list[Exception | str] = field(default_factory=list)  # next calls' faults, in order
     budget: float = 20.0
+    saving: dict[str, bool] = field(default_factory=dict)  # payment id -> asked to save its card
+    saved: set[str] = field(default_factory=set)  # saved method ids (a saved card's id: its payment's)
+    next_charge: dict[str, str] = field(default_factory=dict)  # method id -> the next charge's outcome
 
     # ---------------------------------------------------------------- the port
     def with_budget(self, budget_seconds: float) -> Self:
@@ -59,10 +63,15 @@ class FakeYooKassa:
             currency=CURRENCY,
             paid=False,
             metadata=metadata,
-            confirmation_url=f"https://yoomoney.example/checkout?orderId={payment.payment_id}&to={return_url}",
+            confirmation_url=None
+            if payment.payment_method_id
+            else f"https://yoomoney.example/checkout?orderId={payment.payment_id}&to={return_url}",
         )
         self.two_stage[made.id] = not payment.capture
+        self.saving[made.id] = payment.save_method
         self.payments[made.id], self.keys[key] = made, made.id
+        if payment.payment_method_id is not None:
+            made = self._charge_saved(made, payment.payment_method_id)
         if applied is not None:
             raise applied  # made, but the answer was lost
         return made
@@ -138,11 +147,33 @@ class FakeYooKassa:
 
     # ---------------------------------------------------------------- steering
     def succeed(self, yookassa_id: str) -> ProviderPayment:
-        """The customer pays: succeeded, or held (``waiting_for_capture``) for a two-stage payment."""
+        """The customer pays: succeeded, or held (``waiting_for_capture``) for a two-stage payment; a
+        card the payment asked to save is saved (its id: the payment's)."""
         held = self.two_stage.get(yookassa_id, False)
         status = ProviderStatus.WAITING_FOR_CAPTURE if held else ProviderStatus.SUCCEEDED
-        self.payments[yookassa_id] = replace(self.payments[yookassa_id], status=status, paid=True)
+        save = self.saving.get(yookassa_id, False)
+        method = ProviderMethod(yookassa_id, saved=save, card_last4="4477", card_type="Visa")
+        if save:
+            self.saved.add(yookassa_id)
+        self.payments[yookassa_id] = replace(
+            self.payments[yookassa_id], status=status, paid=True, payment_method=method
+        )
         return self.payments[yookassa_id]
+
+    def _charge_saved(self, made: ProviderPayment, method_id: str) -> ProviderPayment:
+        """A renewal: the saved card is charged at once (``next_charge`` decides how it ends)."""
+        outcome = self.next_charge.pop(method_id, "succeeded")
+        if method_id not in self.saved:
+            outcome = "permission_revoked"
+        if outcome == "permission_revoked":
+            self.saved.discard(method_id)
+        if outcome != "succeeded":
+            self.cancel(made.id, outcome, "yoo_money" if outcome == "permission_revoked" else "payment_network")
+            return self.payments[made.id]
+        charged = self.succeed(made.id)
+        method = ProviderMethod(method_id, saved=True, card_last4="4477", card_type="Visa")
+        self.payments[made.id] = replace(charged, payment_method=method)
+        return self.payments[made.id]
 
     def cancel(
         self, yookassa_id: str, reason: str = "insufficient_funds", party: str = "payment_network"

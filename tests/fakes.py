@@ -25,6 +25,7 @@ from payments.domain import (
     RefundRequest,
     Subscription,
 )
+from payments.domain.subscriptions import due_at
 from payments.errors import ConcurrentUpdate
 
 Key = tuple[str, ...]
@@ -162,6 +163,17 @@ class InMemoryStore:
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         return self.subscriptions.get(subscription_id)
+
+    def subscriptions_of(self, user_id: str) -> list[Subscription]:
+        return [s for s in self.subscriptions.values() if s.user_id == user_id]
+
+    def subscriptions_due(self, ending_before: datetime) -> Iterator[Subscription]:
+        due = [(due_at(s), s) for s in self.subscriptions.values()]
+        yield from (
+            s
+            for when, s in sorted(due, key=lambda pair: pair[0] or ending_before)
+            if when and when < ending_before
+        )
 
     def get_plan(self, plan_id: str) -> Plan | None:
         plan = self.plans.get(plan_id)

@@ -38,9 +38,15 @@ def http_event(
     sub: str | None = "alice",
     scopes: tuple[str, ...] = (),
     headers: dict[str, str] | None = None,
+    route: str | None = None,
 ) -> dict[str, Any]:
-    """The function's committed event with this request's body, caller and path parameters."""
+    """The function's committed event with this request's body, caller and path parameters; ``route``
+    (``"GET /subscriptions"``) picks another of the function's routes than its event's."""
     event = copy.deepcopy(load_event(function))
+    if route is not None:
+        event["routeKey"] = route
+        event["requestContext"]["routeKey"] = route
+        event["requestContext"]["http"]["method"] = route.split(" ", 1)[0]
     route = event["routeKey"].split(" ", 1)[1]
     path = route
     for name, value in (path_params or {}).items():

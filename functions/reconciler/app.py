@@ -6,15 +6,14 @@ as of the run it stands for. Answers a summary. When every check failed (YooKass
 raises, so the schedule's retries and then its dead-letter queue keep the run for an operator.
 """
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import runtime
-from payments.domain import utc_now
 from payments.errors import ReconcileFailed
 from payments.observability import logger, metrics
+from payments.scheduled import event_time
 from payments.services.reconcile import reconcile
 
 
@@ -31,20 +30,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
     return summary.as_dict()
 
 
-def event_time(event: dict[str, Any]) -> datetime:
-    """The event's ``time`` (or ``scheduledTime``) as an aware UTC instant; the clock when it has none.
-
-    EventBridge always sends UTC with ``Z``; a time without an offset is read as UTC. An unreadable one is
-    logged and replaced by the clock, so a malformed event still reconciles instead of failing forever.
-    """
-    for key in ("time", "scheduledTime"):
-        value = event.get(key)
-        if not isinstance(value, str):
-            continue
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            logger.warning("unreadable event time; using the clock", extra={"field": key})
-            continue
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    return utc_now()
+__all__ = ["event_time", "handler"]

@@ -138,6 +138,12 @@ class Client:
             )
             time.sleep(0.5)
 
+    def plan_price(self, plan_id: str, kind: str) -> int:
+        """A seeded plan's price, as the demo data has it."""
+        [plan] = [p for p in self.demo_data("alice")["plans"] if p["planId"] == plan_id]
+        price: int = plan["prices"][kind]
+        return price
+
     def demo_data(self, user: str) -> dict[str, Any]:
         response = requests.get(f"{self.stack.api}/_local/demo-data", params={"user": user}, timeout=10)
         response.raise_for_status()

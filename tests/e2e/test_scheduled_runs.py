@@ -1,7 +1,9 @@
-"""The reconciler against `python -m local dev`, over HTTP only: a payment whose webhook was lost is
-settled by ``POST /_local/run/ReconcilerFunction`` with a ``time`` ten minutes ahead."""
+"""The scheduled functions against `python -m local dev`, over HTTP only: a payment whose webhook was
+lost is settled by ``POST /_local/run/ReconcilerFunction`` with a ``time`` ten minutes ahead, and a
+subscription is renewed once by ``POST /_local/run/RenewalFunction``."""
 
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -78,4 +80,34 @@ def test_the_stack_announces_its_schedules(dev_stack: DevStack) -> None:
     output = dev_stack.output()
 
     assert "scheduled ReconcilerFunction (ScheduleV2 rate(5 minutes)), every 300 s" in output
+    assert "scheduled RenewalFunction (ScheduleV2 rate(1 hour)), every 3600 s" in output
     assert "/_local/run/" in output
+
+
+def test_a_run_on_request_renews_a_subscription_once(dev_stack: DevStack, client: Client) -> None:
+    """Over HTTP only: subscribe with automatic renewal, pay, then ``RenewalFunction`` a day before the
+    period ends charges the saved card once, however often it is run for that time."""
+    subscription_id = f"e2e-{uuid.uuid4().hex[:12]}"
+    body = {
+        "subscriptionId": subscription_id,
+        "subscriptionType": "monthly",
+        "planId": "basic",
+        "amount": client.plan_price("basic", "monthly"),
+        "autoRenew": True,
+    }
+    created = client.call("POST", "/subscriptions/payment/create", json=body)
+    assert created.status_code == 200, created.text
+    client.sandbox(f"/sandbox/payments/{yookassa_id(created.json()['paymentUrl'])}/succeed", {})
+    client.wait_for_status(created.json()["paymentId"], {"success"})
+    shown = client.call("GET", f"/subscriptions/{subscription_id}").json()
+    assert shown["autoRenew"] and shown["paymentMethod"]["cardLast4"], shown
+
+    due = shown["nextChargeAt"]
+    runs = [
+        requests.post(f"{dev_stack.api}/_local/run/RenewalFunction", json={"time": due}, timeout=60)
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in runs] == [200, 200], [r.text for r in runs]
+    assert runs[0].json()["renewed"] >= 1 and runs[1].json()["charged"] == 0, [r.json() for r in runs]
+    renewed = client.call("GET", f"/subscriptions/{subscription_id}").json()
+    assert renewed["status"] == "active" and renewed["endDate"] > shown["endDate"], renewed

@@ -79,6 +79,18 @@ EXPECTED: dict[str, set[Grant]] = {
         update("PAYMENT", "ORDER", "SUBSCRIPTION"),
         READ_SECRET,
     },
+    "SubscriptionsFunction": {GET, Grant("dynamodb:Query", TABLE + "/index/UserSubscriptionIndex")},
+    "AutoRenewFunction": {GET, update("SUBSCRIPTION")},
+    "OrderPaymentFunction": {GET},
+    # Charges renewals: the payment (and its YooKassa id lookup) written first, then settled with the
+    # subscription; finds what is due in the PendingIndex's RENEW shards.
+    "RenewalFunction": {
+        GET,
+        Grant("dynamodb:Query", TABLE + "/index/PendingIndex"),
+        put("PAYMENT", "YOOKASSA"),
+        update("PAYMENT", "SUBSCRIPTION"),
+        READ_SECRET,
+    },
     "ReconcilerFunction": {
         GET,
         Grant("dynamodb:Query", TABLE + "/index/PendingIndex"),
@@ -131,7 +143,13 @@ def test_only_the_admin_routes_write_prices() -> None:
 
 
 def test_only_functions_that_call_yookassa_read_its_secret() -> None:
-    no_secret = {"PutOrderFunction", "PutPlanFunction"}
+    no_secret = {
+        "PutOrderFunction",
+        "PutPlanFunction",
+        "SubscriptionsFunction",
+        "AutoRenewFunction",
+        "OrderPaymentFunction",
+    }
     for function in lambda_functions():
         assert allowed(function, "secretsmanager:GetSecretValue", SECRET) == (function not in no_secret)
 

@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import botocore.client
@@ -22,6 +23,7 @@ import requests
 from local import lambda_runtime
 from local.template import functions
 from payments import runtime
+from payments.domain.subscriptions import add_months
 from tests.conftest import Stack
 from tests.support import load_event
 from tests.template.policies import SECRET, TABLE, allowed
@@ -137,6 +139,11 @@ def _webhook(stack: Stack, event_name: str, kind: str, object_id: str) -> tuple[
     return result["statusCode"], json.loads(result["body"])
 
 
+def _a_month_after(captured_at: str) -> str:
+    """An hour before a monthly period paid at ``captured_at`` ends: its renewal is due."""
+    return (add_months(datetime.fromisoformat(captured_at), 1) - timedelta(hours=1)).isoformat()
+
+
 def _run_every_flow(stack: Stack) -> None:
     assert (
         _admin(
@@ -185,6 +192,43 @@ def _run_every_flow(stack: Stack) -> None:
     stack.sandbox_post(f"/sandbox/payments/{_provider_id(stack, sub['paymentId'])}/succeed", {})
     polled = stack.status(sub["paymentId"], function="SubscriptionPaymentStatusFunction")[1]
     assert polled["status"] == "success", polled
+
+    # A subscription with automatic renewal: listed and read, renewal off and on, the hourly run charges
+    # its next period to the saved card; and an order's latest payment for a result page without its id.
+    status, auto = stack.call(
+        "CreateSubscriptionPaymentFunction",
+        body={
+            "subscriptionId": "pol-auto",
+            "subscriptionType": "monthly",
+            "planId": "basic",
+            "amount": 99_000,
+            "autoRenew": True,
+        },
+    )
+    assert status == 200, auto
+    stack.sandbox_post(f"/sandbox/payments/{_provider_id(stack, auto['paymentId'])}/succeed", {})
+    assert stack.status(auto["paymentId"])[1]["status"] == "success"
+    if "SubscriptionsFunction" in functions():
+        status, listed = stack.call("SubscriptionsFunction", route="GET /subscriptions")
+        assert status == 200 and "pol-auto" in {s["subscriptionId"] for s in listed["subscriptions"]}, listed
+        status, one = stack.call("SubscriptionsFunction", path_params={"subscriptionId": "pol-auto"})
+        assert (status, one["autoRenew"]) == (200, True), one
+    if "AutoRenewFunction" in functions():
+        for action in ("cancel", "resume"):
+            status, changed = stack.call(
+                "AutoRenewFunction",
+                route=f"POST /subscriptions/{{subscriptionId}}/{action}",
+                path_params={"subscriptionId": "pol-auto"},
+            )
+            assert status == 200, changed
+    if "RenewalFunction" in functions():
+        [renewing] = [p for p in stack.provider_payments() if p["metadata"].get("subscriptionId") == "pol-auto"]
+        event = {**load_event("RenewalFunction"), "time": _a_month_after(renewing["captured_at"])}
+        summary = lambda_runtime.invoke("RenewalFunction", event)
+        assert summary["renewed"] == 1, summary
+    if "OrderPaymentFunction" in functions():
+        status, latest = stack.call("OrderPaymentFunction", path_params={"orderId": "pol-paid"})
+        assert (status, latest["paymentId"]) == (200, paid), latest
 
     # A canceled one found by a poll, one settled by its notification, one left to the reconciler.
     stack.sandbox_post(

@@ -112,7 +112,12 @@ def test_a_refunded_order_can_not_start_a_payment_until_it_is_set_up_anew() -> N
     assert_writes(
         start_order_payment(anew, payment),
         created=[payment],
-        updated=[Update(anew, replace(anew, active_payment_id="pay-9", version=anew.version + 1))],
+        updated=[
+            Update(
+                anew,
+                replace(anew, active_payment_id="pay-9", last_payment_id="pay-9", version=anew.version + 1),
+            )
+        ],
     )
 
 

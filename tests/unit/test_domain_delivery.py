@@ -41,6 +41,7 @@ def test_the_concerns_are_exactly_these_and_their_values_never_change() -> None:
         "SUBSCRIPTION_PERIOD_PAID": "subscription_period_paid",
         "SUPERSEDED": "superseded",
         "SUBSCRIPTION_CHANGE_PENDING": "subscription_change_pending",
+        "RENEWAL_CANCELED": "renewal_canceled",
     }
     assert not hasattr(Concern, "SUBSCRIPTION_NOT_EXTENDED")
     assert str(Concern.ORDER_CHANGED) == "order_changed"

@@ -1446,14 +1446,17 @@ def test_starting_an_order_payment_creates_it_and_points_the_order_at_it() -> No
     assert_writes(
         changes,
         created=[payment],
-        updated=[Update(before, replace(before, active_payment_id="pay-9", version=4))],
+        updated=[
+            Update(before, replace(before, active_payment_id="pay-9", last_payment_id="pay-9", version=4))
+        ],
     )
 
 
 def test_a_new_order_payment_replaces_a_stale_pointer() -> None:
     before, payment = order(active_payment_id="pay-1"), order_payment(payment_id="pay-9", version=1)
     [update] = start_order_payment(before, payment).updated
-    assert update == Update(before, replace(before, active_payment_id="pay-9", version=before.version + 1))
+    pointed = replace(before, active_payment_id="pay-9", last_payment_id="pay-9", version=before.version + 1)
+    assert update == Update(before, pointed)
 
 
 def test_a_paid_order_can_not_start_another_payment() -> None:

@@ -45,7 +45,7 @@ __all__ = [
 
 ADMIN_SCOPE = "payments/admin"
 # Path parameters that become log keys: ids only, never bodies or headers.
-LOG_KEYS = frozenset({"paymentId", "orderId", "planId"})
+LOG_KEYS = frozenset({"paymentId", "orderId", "planId", "subscriptionId"})
 _NOTIFICATION = "notification"  # the resolver's context key of the webhook's parsed body
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]

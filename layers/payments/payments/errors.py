@@ -55,6 +55,15 @@ class OrderRefunded(PaymentsError):
     status, code, default_message = 409, "order_refunded", "The order's payment was refunded"
 
 
+class PlanPriceMissing(PaymentsError):
+    status, code, default_message = 409, "plan_price_missing", "The plan has no price for this period"
+
+
+class SubscriptionNotResumable(PaymentsError):
+    status, code = 409, "subscription_not_resumable"
+    default_message = "Automatic renewal cannot be turned on for this subscription"
+
+
 class ReceiptContactRequired(PaymentsError):
     status, code = 422, "receipt_contact_required"
     default_message = (
@@ -149,3 +158,9 @@ class ReconcileFailed(PaymentsError):
     """Every check of a reconciler run failed: raised so that the schedule retries and the DLQ keeps it."""
 
     status, code, default_message = 503, "reconcile_failed", "Every reconciliation check failed"
+
+
+class RenewalFailed(PaymentsError):
+    """Every subscription a renewal run checked failed: raised so that the schedule retries."""
+
+    status, code, default_message = 503, "renewal_failed", "Every renewal of the run failed"

@@ -41,6 +41,10 @@ METRICS: Final = (
     "ProviderNotFound",  # YooKassa answered 404 for a payment it created: wrong shop, key or URL
     "TooManyPendingPayments",  # a create refused: the user has too many payable payments
     "ReceiptFailed",  # YooKassa could not register a 54-FZ receipt (payment or refund): re-send it
+    "SubscriptionRenewed",  # renewal charges that went through (a period appended)
+    "RenewalDeclined",  # renewal charges that did not: the subscription is past due (or expired)
+    "AutoRenewOn",  # a customer turned automatic renewal back on
+    "AutoRenewOff",  # ... or off
     "ProviderLatency",  # milliseconds, one value per YooKassa HTTP call
 )
 

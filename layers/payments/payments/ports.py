@@ -42,6 +42,10 @@ class SubjectReader(Protocol):
     def get_subscription(self, subscription_id: str) -> Subscription | None: ...
 
 
+class OrderPaymentReader(PaymentReader, Protocol):
+    def get_order(self, order_id: str) -> Order | None: ...
+
+
 class RefundStore(PaymentReader, SubjectReader, Committer, Protocol):
     """Refunds: the requests that hold money, the refunds recorded once, and the payment's order or
     subscription (a full refund takes back what the payment bought)."""
@@ -89,6 +93,24 @@ class ReconcileStore(SyncStore, Protocol):
 
     def held_refund_requests(self, older_than: datetime) -> Iterator[RefundRequest]:
         """Refund requests holding money since before ``older_than`` (eventually consistent)."""
+        ...
+
+
+class RenewalStore(CreationStore, Protocol):
+    """The renewal function: subscriptions whose paid time ends soon, and everything a charge needs."""
+
+    def subscriptions_due(self, ending_before: datetime) -> Iterator[Subscription]:
+        """Active and past-due subscriptions whose paid time ends before ``ending_before``, soonest
+        first (eventually consistent)."""
+        ...
+
+
+class SubscriptionStore(PaymentReader, Committer, Protocol):
+    """The customer's own subscriptions: read, renewal turned off and on."""
+
+    def get_subscription(self, subscription_id: str) -> Subscription | None: ...
+    def subscriptions_of(self, user_id: str) -> list[Subscription]:
+        """The user's subscriptions (eventually consistent)."""
         ...
 
 

@@ -11,10 +11,20 @@ serialize by alias. The JSON schema's titles come from the wire names, as they a
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from payments.domain import Order, OrderStatus, Payment, PaymentStatus, PaymentType, Plan, SubscriptionType
+from payments.domain import (
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    PaymentType,
+    Plan,
+    Subscription,
+    SubscriptionStatus,
+    SubscriptionType,
+)
 from payments.domain.receipts import Contact
 from payments.fields import (
     EmailAddress,
@@ -78,6 +88,8 @@ class CreateSubscriptionPaymentRequest(_Request):
     plan_id: SafeId
     amount: Kopecks
     customer: CustomerContact | None = None
+    # Renew automatically: YooKassa saves the card, and each next period is charged to it.
+    auto_renew: StrictBool = False
 
 
 # Чеки от ЮKassa take at most 80 lines and quantities up to 99999.999 (ours are whole).
@@ -243,6 +255,63 @@ class RefundAccepted(_View):
     status: str
     refunded_amount: int
     payment_status: PaymentStatus
+
+
+class CardView(_View):
+    card_last4: str | None = None
+    card_type: str | None = None
+
+
+class ScheduledChangeView(_View):
+    plan_id: str
+    subscription_type: SubscriptionType
+    starts_at: datetime = Field(serialization_alias="from", validation_alias="from")
+
+
+class SubscriptionView(_View):
+    """A subscription as its owner sees it: ``pending`` (never paid) -> ``active`` -> ``past_due`` (a
+    renewal was declined, retries pending) -> ``expired`` | ``canceled``; the saved card, when the next
+    charge is due, and a plan change scheduled for the end of the paid time."""
+
+    subscription_id: str
+    plan_id: str
+    subscription_type: SubscriptionType
+    status: SubscriptionStatus
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    auto_renew: bool
+    payment_method: CardView | None = None
+    next_charge_at: datetime | None = None
+    scheduled_change: ScheduledChangeView | None = None
+    last_payment_id: str | None = None
+
+    @classmethod
+    def of(cls, subscription: Subscription, next_charge_at: datetime | None) -> Self:
+        method = subscription.payment_method
+        change = subscription.scheduled_change
+        return cls(
+            subscription_id=subscription.subscription_id,
+            plan_id=subscription.plan_id,
+            subscription_type=subscription.subscription_type,
+            status=subscription.status,
+            start_date=subscription.start_date,
+            end_date=subscription.end_date,
+            auto_renew=subscription.auto_renew,
+            payment_method=CardView(card_last4=method.card_last4, card_type=method.card_type)
+            if method
+            else None,
+            next_charge_at=next_charge_at,
+            scheduled_change=ScheduledChangeView(
+                plan_id=change.plan_id, subscription_type=change.subscription_type, starts_at=change.starts_at
+            )
+            if change
+            else None,
+            last_payment_id=subscription.last_payment_id,
+        )
+
+
+class SubscriptionList(_View):
+    subscriptions: list[SubscriptionView]
 
 
 class HealthView(_View):

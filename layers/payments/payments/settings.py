@@ -2,9 +2,12 @@
 
 import ipaddress
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+
+from payments.domain.subscriptions import RenewalPolicy
 
 # YooKassa's published notification sources (its "Notifications" documentation).
 # Loopback is never in the default.
@@ -64,6 +67,21 @@ class Settings(BaseModel):
     receipts: Literal["off", "on"] = "off"
     tax_system_code: int | None = Field(default=None, ge=1, le=6)  # optional for Чеки от ЮKassa
     default_vat_code: int = Field(default=1, ge=1, le=12)  # 1 = без НДС; an order's or plan's wins
+    # Automatic renewal: the next period is charged this long before the paid time ends; a declined
+    # charge is retried these many days after the first decline (README "Subscriptions").
+    renew_before_hours: int = Field(default=24, ge=1, le=24 * 7)
+    renewal_retry_days: Annotated[list[int], BeforeValidator(_split_csv)] = [1, 3, 5]
+
+    @field_validator("renewal_retry_days")
+    @classmethod
+    def _retry_days_grow(cls, value: list[int]) -> list[int]:
+        if any(day < 1 for day in value) or value != sorted(set(value)):
+            raise ValueError("renewal retry days must be positive and increasing, e.g. 1,3,5")
+        return value
+
+    @property
+    def renewal_policy(self) -> RenewalPolicy:
+        return RenewalPolicy(timedelta(hours=self.renew_before_hours), tuple(self.renewal_retry_days))
 
     @field_validator("tax_system_code", mode="before")
     @classmethod

@@ -29,6 +29,9 @@ class Concern(StrEnum):
     # A change of plan or type is scheduled and this payment is for another choice: one schedule cannot
     # hold both without selling time below its price, so the money goes back (choose again once it starts).
     SUBSCRIPTION_CHANGE_PENDING = "subscription_change_pending"
+    # A renewal charge that went through after the customer turned renewal off (or the subscription
+    # ended): they asked not to be charged, so the money goes back.
+    RENEWAL_CANCELED = "renewal_canceled"
 
 
 def fits_order(payment: Payment, order: Order) -> bool:
@@ -64,6 +67,8 @@ def undeliverable(payment: Payment, subject: Subject | None) -> Concern | None:
         return Concern.SUBSCRIPTION_MISSING
     if payment.period is not None and payment.period != subject.periods_paid + 1:
         return Concern.SUBSCRIPTION_PERIOD_PAID
+    if payment.renewal_attempt is not None and (not subject.auto_renew or subject.status.is_final):
+        return Concern.RENEWAL_CANCELED
     change = subject.scheduled_change
     pending = change is not None and change.starts_at > payment.created_at
     if (

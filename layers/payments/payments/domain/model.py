@@ -45,10 +45,18 @@ class OrderStatus(StrEnum):
 
 
 class SubscriptionStatus(StrEnum):
+    """``pending`` (never paid) -> ``active`` -> ``past_due`` (a renewal was declined, retries pending)
+    -> ``expired`` (lapsed) | ``canceled`` (the customer turned renewal off and the paid time ended)."""
+
     PENDING = "pending"
     ACTIVE = "active"
+    PAST_DUE = "past_due"
     EXPIRED = "expired"
     CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (SubscriptionStatus.EXPIRED, SubscriptionStatus.CANCELED)
 
 
 class RefundState(StrEnum):
@@ -114,6 +122,13 @@ class Payment:
     # Once paid: whether the money bought its subject (False: it was refunded as undeliverable). None on
     # payments settled before this was recorded: those delivered, as every payment then did.
     delivered: bool | None = None
+    # Subscriptions: ask YooKassa to save the card once paid (the customer chose automatic renewal).
+    save_method: bool = False
+    # A renewal: charged to this saved method, without the customer; ``renewal_attempt`` counts the tries
+    # of one period (1 = the first), ``final_attempt``: no retry follows if this one is declined.
+    payment_method_id: str | None = None
+    renewal_attempt: int | None = None
+    final_attempt: bool = False
 
     @property
     def subject_id(self) -> str:
@@ -159,6 +174,7 @@ class Order:
     receipt_lines: tuple[ReceiptLine, ...] = ()  # () = one line: the description, 1, the amount
     completed_at: datetime | None = None
     settlement_receipt_id: str | None = None  # YooKassa's settlement receipt, once registered
+    last_payment_id: str | None = None  # the latest payment started for it, whatever became of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +201,23 @@ class Subscription:
     # Another plan or period type paid while a period runs never replaces it: it starts when the paid
     # time it follows ends (never underpriced).
     scheduled_change: "ScheduledChange | None" = None
+    # Automatic renewal: on while a saved method may be charged for the next period.
+    auto_renew: bool = False
+    payment_method: "SavedMethod | None" = None
+    # When the customer turned renewal off (the paid time is kept; then the subscription is canceled).
+    canceled_at: datetime | None = None
+    # Declined renewals of the period due, and when the first was declined (retries count from it).
+    renewal_failures: int = 0
+    first_failure_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedMethod:
+    """A card YooKassa saved for renewals: its id (what a renewal charges) and what the customer sees."""
+
+    method_id: str
+    card_last4: str | None = None
+    card_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

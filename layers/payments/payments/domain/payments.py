@@ -6,6 +6,8 @@ as ``Changes`` for the store to write in one transaction.
 """
 
 import hashlib
+import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -15,13 +17,15 @@ from payments.domain.model import (
     Payment,
     PaymentStatus,
     PaymentType,
+    Plan,
     Subscription,
     SubscriptionStatus,
     SubscriptionType,
     Update,
 )
 from payments.domain.receipts import Receipt
-from payments.errors import OrderAlreadyPaid, ProviderError
+from payments.domain.subscriptions import current_choice
+from payments.errors import OrderAlreadyPaid, PlanPriceMissing, ProviderError
 from payments.money import Kopecks
 
 DESCRIPTION_LIMIT = 128  # YooKassa's limit for a payment's description
@@ -41,6 +45,7 @@ def new_payment(
     period: int | None = None,
     capture: bool = True,
     receipt: Receipt | None = None,
+    save_method: bool = False,
 ) -> Payment:
     """A pending payment of ours, before YooKassa knows it. ``capture=False`` makes it two-stage."""
     return Payment(
@@ -59,6 +64,7 @@ def new_payment(
         period=period,
         capture=capture,
         receipt=receipt,
+        save_method=save_method,
         version=1,
     )
 
@@ -84,7 +90,12 @@ def start_order_payment(order: Order, payment: Payment) -> Changes:
     """The new payment becomes the order's active one."""
     if order.paid_payment_id is not None:
         raise OrderAlreadyPaid()
-    pointed = replace(order, active_payment_id=payment.payment_id, version=order.version + 1)
+    pointed = replace(
+        order,
+        active_payment_id=payment.payment_id,
+        last_payment_id=payment.payment_id,
+        version=order.version + 1,
+    )
     return Changes(created=(payment,), updated=(Update(order, pointed),))
 
 
@@ -110,6 +121,56 @@ def start_subscription_payment(subscription: Subscription | None, payment: Payme
         return Changes(created=(payment, created))
     pointed = replace(subscription, active_payment_id=payment.payment_id, version=subscription.version + 1)
     return Changes(created=(payment,), updated=(Update(subscription, pointed),))
+
+
+# Renewal payment ids are derived, never random: one subscription, one period start, one try -> one id,
+# so one Idempotence-Key (``Payment.idempotence_key``), however often the renewal is re-run.
+_RENEWAL_IDS = uuid.UUID("6f1b7c52-9a4e-4d4f-8a57-3c0b1e2d9f10")
+
+
+def renewal_payment_id(subscription_id: str, period_start: datetime, attempt: int) -> str:
+    """The id of the ``attempt``-th charge of the period starting at ``period_start``."""
+    return str(uuid.uuid5(_RENEWAL_IDS, f"{subscription_id}|{period_start.isoformat()}|{attempt}"))
+
+
+def start_renewal(
+    subscription: Subscription,
+    plan: Plan,
+    now: datetime,
+    attempt: int,
+    final: bool,
+    *,
+    capture: bool,
+    receipt_for: Callable[[Plan, SubscriptionType, Kopecks], Receipt | None],
+) -> Changes:
+    """The charge of the period that follows the paid time, to the saved card: the plan and type the
+    subscription has when that period starts (a scheduled change then applies), at the plan's price now.
+    The payment is written (and the subscription points at it) before YooKassa is asked."""
+    assert subscription.end_date is not None and subscription.payment_method is not None
+    plan_id, subscription_type = current_choice(subscription, subscription.end_date)
+    assert plan_id == plan.plan_id
+    price = plan.prices.get(subscription_type)
+    if price is None:
+        raise PlanPriceMissing(f"The plan {plan_id} has no {subscription_type} price to renew at")
+    payment = replace(
+        new_payment(
+            renewal_payment_id(subscription.subscription_id, subscription.end_date, attempt),
+            subscription.user_id,
+            price,
+            now,
+            subscription_payment_description(plan.name, subscription_type),
+            subscription_id=subscription.subscription_id,
+            plan_id=plan_id,
+            subscription_type=subscription_type,
+            period=next_period(subscription),
+            capture=capture,
+            receipt=receipt_for(plan, subscription_type, price),
+        ),
+        payment_method_id=subscription.payment_method.method_id,
+        renewal_attempt=attempt,
+        final_attempt=final,
+    )
+    return start_subscription_payment(subscription, payment)
 
 
 def attach_provider_payment(

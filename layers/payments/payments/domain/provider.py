@@ -56,6 +56,19 @@ class ProviderPayment:
     account_id: str | None = None
     receipt_registration: str | None = None  # pending -> succeeded | canceled, with 54-FZ receipts
     captured_at: datetime | None = None  # when the money was taken: a paid period starts then
+    payment_method: "ProviderMethod | None" = None  # the card paid with (``saved``: may be charged again)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderMethod:
+    id: str
+    saved: bool
+    card_last4: str | None = None
+    card_type: str | None = None
+
+
+# YooKassa's cancellation reason when the customer withdrew a saved method's permission: never retry.
+PERMISSION_REVOKED = "permission_revoked"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,10 +22,10 @@ from payments.domain.model import (
     Update,
 )
 from payments.domain.payments import provider_metadata
-from payments.domain.provider import ProviderPayment, ProviderStatus
+from payments.domain.provider import ProviderMethod, ProviderPayment, ProviderStatus
 from payments.domain.refunds import AUTO_REFUND_KEY, refund_request_hash, refund_request_id, reserve_refund
 from payments.domain.state_machine import Action, decide_transition
-from payments.domain.subscriptions import add_paid_period
+from payments.domain.subscriptions import add_paid_period, method_saved, renewable, renewal_declined
 from payments.money import CURRENCY
 
 
@@ -131,7 +131,10 @@ def close_payment(
         updated_at=now,
         version=payment.version + 1,
     )
-    changes = Changes(updated=(Update(payment, closed),)) + _release(subject, payment)
+    if payment.renewal_attempt is not None and isinstance(subject, Subscription):
+        changes = Changes(updated=(Update(payment, closed),)) + _declined(subject, payment, reason, now)
+    else:
+        changes = Changes(updated=(Update(payment, closed),)) + _release(subject, payment)
     return Settlement(closed, SyncOutcome.APPLIED, reason or str(status), changes)
 
 
@@ -193,7 +196,7 @@ def _paid(
     if delivered(payment, subject):
         return Settlement(paid, SyncOutcome.APPLIED, why, Changes(updated=(Update(payment, paid),)))
     if concern is None:
-        delivery = _deliver(subject, payment, now, fetched.captured_at or now)
+        delivery = _deliver(subject, payment, now, fetched.captured_at or now, fetched.payment_method)
         return Settlement(paid, SyncOutcome.APPLIED, why, Changes(updated=(Update(payment, paid),)) + delivery)
     key = AUTO_REFUND_KEY
     held, refund, _ = reserve_refund(
@@ -203,7 +206,13 @@ def _paid(
     return Settlement(held, SyncOutcome.APPLIED, why, changes, concern, refund=refund)
 
 
-def _deliver(subject: Subject | None, payment: Payment, now: datetime, captured_at: datetime) -> Changes:
+def _deliver(
+    subject: Subject | None,
+    payment: Payment,
+    now: datetime,
+    captured_at: datetime,
+    method: ProviderMethod | None,
+) -> Changes:
     if isinstance(subject, Order):
         order = replace(
             subject,
@@ -215,15 +224,17 @@ def _deliver(subject: Subject | None, payment: Payment, now: datetime, captured_
         )
         return Changes(updated=(Update(subject, order),))
     assert isinstance(subject, Subscription)
-    return _extend(subject, payment, captured_at)
+    return _extend(subject, payment, captured_at, method)
 
 
-def _extend(subscription: Subscription, payment: Payment, start: datetime) -> Changes:
+def _extend(
+    subscription: Subscription, payment: Payment, start: datetime, method: ProviderMethod | None
+) -> Changes:
     """The period paid for is of the plan and type paid for (a change while paid time runs is
-    scheduled, never underpriced: ``subscriptions.add_paid_period``)."""
+    scheduled, never underpriced: ``subscriptions.add_paid_period``); a card saved for renewals is kept."""
     extended = replace(
         add_paid_period(
-            subscription,
+            method_saved(subscription, payment, method),
             payment.plan_id or subscription.plan_id,
             payment.subscription_type or subscription.subscription_type,
             start,
@@ -236,6 +247,21 @@ def _extend(subscription: Subscription, payment: Payment, start: datetime) -> Ch
         version=subscription.version + 1,
     )
     return Changes(updated=(Update(subscription, extended),))
+
+
+def _declined(subscription: Subscription, payment: Payment, reason: str | None, now: datetime) -> Changes:
+    """A renewal charge that did not go through: the subscription's dunning moves on (if it still waits
+    on this very charge; a renewal it no longer waits on changes nothing)."""
+    if subscription.active_payment_id != payment.payment_id:
+        return Changes()
+    if not renewable(subscription):  # renewal was turned off meanwhile: this charge was ours to drop
+        return _release(subscription, payment)
+    declined = replace(
+        renewal_declined(subscription, payment, now, reason),
+        active_payment_id=None,
+        version=subscription.version + 1,
+    )
+    return Changes(updated=(Update(subscription, declined),))
 
 
 def _release(subject: Subject | None, payment: Payment) -> Changes:

@@ -43,7 +43,7 @@ class DynamoStore:
         self.pending_shards = pending_shards
         self._payments = Payments(self.table, pending_shards)
         self._catalog = Catalog(self.table)
-        self._subscriptions = Subscriptions(self.table)
+        self._subscriptions = Subscriptions(self.table, pending_shards)
         self._refund_requests = RefundRequests(self.table, pending_shards)
         self._idempotency = IdempotencyKeys(self.table)
         self._audit = Audit(self.table)
@@ -79,6 +79,12 @@ class DynamoStore:
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         return self._subscriptions.get_subscription(subscription_id)
+
+    def subscriptions_of(self, user_id: str) -> list[Subscription]:
+        return self._subscriptions.subscriptions_of(user_id)
+
+    def subscriptions_due(self, ending_before: datetime) -> Iterator[Subscription]:
+        return self._subscriptions.subscriptions_due(ending_before)
 
     # ---------------------------------------------------------------- refunds
     def get_refund_request(self, payment_id: str, request_id: str) -> RefundRequest | None:

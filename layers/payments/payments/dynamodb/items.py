@@ -59,6 +59,11 @@ class PaymentItem(Item):
     receipt = UnicodeAttribute(null=True, attr_name="receipt")
     receipt_registration = UnicodeAttribute(null=True, attr_name="receiptRegistration")
     delivered = BooleanAttribute(null=True, attr_name="delivered")  # once paid: did it buy its subject
+    save_method = BooleanAttribute(null=True, attr_name="saveMethod")  # true: asked YooKassa to save the card
+    # A renewal: the saved method charged, which try of its period, and whether it was the last.
+    payment_method_id = UnicodeAttribute(null=True, attr_name="paymentMethodId")
+    renewal_attempt = NumberAttribute(null=True, attr_name="renewalAttempt")
+    final_attempt = BooleanAttribute(null=True, attr_name="finalAttempt")
     # PendingIndex and UserPendingIndex, sparse: only while the payment is pending (shard
     # ``PENDING#<n>``; the user, for the per-user limit of payable payments).
     pending_shard = UnicodeAttribute(null=True, attr_name="pendingShard")
@@ -86,6 +91,7 @@ class OrderItem(Item):
     receipt_items = UnicodeAttribute(null=True, attr_name="receiptItems")
     completed_at = UTCDateTimeAttribute(null=True, attr_name="completedAt")
     settlement_receipt_id = UnicodeAttribute(null=True, attr_name="settlementReceiptId")
+    last_payment_id = UnicodeAttribute(null=True, attr_name="lastPaymentId")
 
 
 class PlanItem(Item):
@@ -109,6 +115,20 @@ class SubscriptionItem(Item):
     scheduled_plan_id = UnicodeAttribute(null=True, attr_name="scheduledPlanId")
     scheduled_type = UnicodeAttribute(null=True, attr_name="scheduledType")
     scheduled_from = UTCDateTimeAttribute(null=True, attr_name="scheduledFrom")
+    auto_renew = BooleanAttribute(null=True, attr_name="autoRenew")  # absent: off
+    # The card renewals charge (YooKassa's saved method), while one is saved.
+    payment_method_id = UnicodeAttribute(null=True, attr_name="paymentMethodId")
+    card_last4 = UnicodeAttribute(null=True, attr_name="cardLast4")
+    card_type = UnicodeAttribute(null=True, attr_name="cardType")
+    canceled_at = UTCDateTimeAttribute(null=True, attr_name="canceledAt")  # the customer turned renewal off
+    renewal_failures = NumberAttribute(null=True, attr_name="renewalFailures")
+    first_failure_at = UTCDateTimeAttribute(null=True, attr_name="firstFailureAt")
+    # UserSubscriptionIndex: the owner's subscriptions (``GET /subscriptions``).
+    subscription_user = UnicodeAttribute(null=True, attr_name="subscriptionUser")
+    # PendingIndex, sparse: while active or past due (shard ``RENEW#<n>``, by the end of the paid time),
+    # where the renewal function finds what to charge or end.
+    pending_shard = UnicodeAttribute(null=True, attr_name="pendingShard")
+    pending_since = UnicodeAttribute(null=True, attr_name="pendingSince")
 
 
 class AppliedRefundItem(Item):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 META = "META"  # the sort key of an entity's own item (payment, order, plan, ...)
 PENDING_SHARD = "PENDING"  # pending payments in the PendingIndex: ``PENDING#<n>``
 HELD_REFUND_SHARD = "REFUND"  # refund requests that hold money, in the same index: ``REFUND#<n>``
+RENEWAL_SHARD = "RENEW"  # active and past-due subscriptions, by the end of their paid time: ``RENEW#<n>``
 REFUND_REQUEST = "REFUNDREQ#"  # the sort-key prefix of refund requests in their payment's partition
 APPLIED_REFUND = "REFUND#"  # ... and of applied refunds
 

@@ -4,7 +4,8 @@
 
 An absent value (``None``) is an absent attribute. The sparse ``PendingIndex`` attributes are derived
 here, never decided elsewhere: a payment carries them while it is pending, a refund request while it
-holds money, so every write of a new state also moves the item in or out of the index. 54-FZ receipts
+holds money, a subscription while it is active or past due (``subscriptions.due_at``), so every write
+of a new state also moves the item in or out of the index. 54-FZ receipts
 are JSON strings (``receipt_json``).
 """
 
@@ -20,11 +21,13 @@ from payments.domain import (
     Plan,
     RefundRequest,
     RefundState,
+    SavedMethod,
     ScheduledChange,
     Subscription,
     SubscriptionStatus,
     SubscriptionType,
 )
+from payments.domain.subscriptions import due_at
 from payments.dynamodb import keys
 from payments.dynamodb.items import (
     AppliedRefundItem,
@@ -77,6 +80,10 @@ def payment_item(payment: Payment, shards: int) -> PaymentItem:
         receipt=receipt_json(payment.receipt),
         receipt_registration=payment.receipt_registration,
         delivered=payment.delivered,
+        save_method=payment.save_method or None,
+        payment_method_id=payment.payment_method_id,
+        renewal_attempt=payment.renewal_attempt,
+        final_attempt=payment.final_attempt or None,
         pending_shard=keys.shard_of(payment.payment_id, shards) if pending else None,
         pending_since=keys.iso(payment.created_at) if pending else None,
         pending_user=payment.user_id if pending else None,
@@ -111,6 +118,10 @@ def payment_of(item: PaymentItem) -> Payment:
         receipt=receipt_of(item.receipt),
         receipt_registration=item.receipt_registration,
         delivered=item.delivered,
+        save_method=item.save_method is True,
+        payment_method_id=item.payment_method_id,
+        renewal_attempt=_int(item.renewal_attempt),
+        final_attempt=item.final_attempt is True,
     )
 
 
@@ -135,6 +146,7 @@ def order_item(order: Order) -> OrderItem:
         receipt_items=receipt_lines_json(order.receipt_lines),
         completed_at=order.completed_at,
         settlement_receipt_id=order.settlement_receipt_id,
+        last_payment_id=order.last_payment_id,
     )
 
 
@@ -153,6 +165,7 @@ def order_of(item: OrderItem) -> Order:
         receipt_lines=receipt_lines_of(item.receipt_items),
         completed_at=item.completed_at,
         settlement_receipt_id=item.settlement_receipt_id,
+        last_payment_id=item.last_payment_id,
     )
 
 
@@ -178,7 +191,9 @@ def plan_of(item: PlanItem) -> Plan:
     )
 
 
-def subscription_item(subscription: Subscription) -> SubscriptionItem:
+def subscription_item(subscription: Subscription, shards: int) -> SubscriptionItem:
+    due = due_at(subscription)
+    method = subscription.payment_method
     return SubscriptionItem(
         keys.subscription_key(subscription.subscription_id),
         keys.META,
@@ -194,6 +209,18 @@ def subscription_item(subscription: Subscription) -> SubscriptionItem:
         version=subscription.version,
         periods_paid=subscription.periods_paid or None,
         **_scheduled_attributes(subscription.scheduled_change),
+        auto_renew=subscription.auto_renew or None,
+        payment_method_id=method.method_id if method else None,
+        card_last4=method.card_last4 if method else None,
+        card_type=method.card_type if method else None,
+        canceled_at=subscription.canceled_at,
+        renewal_failures=subscription.renewal_failures or None,
+        first_failure_at=subscription.first_failure_at,
+        subscription_user=subscription.user_id,
+        pending_shard=None
+        if due is None
+        else keys.shard_of(subscription.subscription_id, shards, keys.RENEWAL_SHARD),
+        pending_since=None if due is None else keys.iso(due),
     )
 
 
@@ -211,6 +238,13 @@ def subscription_of(item: SubscriptionItem) -> Subscription:
         version=int(item.version or 0),
         periods_paid=int(item.periods_paid or 0),
         scheduled_change=_scheduled_change(item),
+        auto_renew=item.auto_renew is True,
+        payment_method=None
+        if item.payment_method_id is None
+        else SavedMethod(item.payment_method_id, item.card_last4, item.card_type),
+        canceled_at=item.canceled_at,
+        renewal_failures=int(item.renewal_failures or 0),
+        first_failure_at=item.first_failure_at,
     )
 
 

@@ -1,18 +1,44 @@
-"""Subscriptions: read here, written through ``commit`` with their payment."""
+"""Subscriptions: by id, the owner's (``UserSubscriptionIndex``), and those whose paid time ends soon
+(the PendingIndex's ``RENEW#<n>`` shards, for the renewal function). Written through ``commit``."""
 
+import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from payments.domain import Subscription
 from payments.dynamodb import keys
 from payments.dynamodb.items import SubscriptionItem
 from payments.dynamodb.mapping import subscription_of
-from payments.dynamodb.table import Table
+from payments.dynamodb.table import PENDING_INDEX, USER_SUBSCRIPTION_INDEX, Table
 
 
 @dataclass(frozen=True)
 class Subscriptions:
     table: Table
+    shards: int
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         item = self.table.get(SubscriptionItem, keys.subscription_key(subscription_id))
         return subscription_of(item) if item else None
+
+    def subscriptions_of(self, user_id: str) -> list[Subscription]:
+        """The user's subscriptions (one query of the index; eventually consistent)."""
+        items = self.table.query(SubscriptionItem, user_id, index=USER_SUBSCRIPTION_INDEX)
+        return [subscription_of(item) for item in items]
+
+    def subscriptions_due(self, ending_before: datetime) -> Iterator[Subscription]:
+        """Active and past-due subscriptions whose paid time ends before ``ending_before``: every
+        ``RENEW#<n>`` shard, merged soonest first (only they carry those shards)."""
+        cutoff = keys.iso(ending_before)
+        shards = [
+            self.table.query(
+                SubscriptionItem,
+                f"{keys.RENEWAL_SHARD}#{shard}",
+                SubscriptionItem.pending_since < cutoff,
+                index=PENDING_INDEX,
+            )
+            for shard in range(self.shards)
+        ]
+        for item in heapq.merge(*shards, key=lambda item: item.pending_since or ""):
+            yield subscription_of(item)

@@ -28,6 +28,7 @@ from payments.errors import ConcurrentUpdate, StoreUnavailable
 
 PENDING_INDEX = "PendingIndex"
 USER_PENDING_INDEX = "UserPendingIndex"  # sparse, keys only: a user's pending payments by creation
+USER_SUBSCRIPTION_INDEX = "UserSubscriptionIndex"  # a user's subscriptions (only they carry its key)
 # Bounded like every external call: a throttled or unreachable table fails fast, not at Lambda's timeout.
 CONNECT_TIMEOUT_SECONDS = 2
 READ_TIMEOUT_SECONDS = 3
@@ -221,7 +222,7 @@ def meta_table(name: str) -> MetaTable:
             ],
             "AttributeDefinitions": [
                 {"AttributeName": attribute, "AttributeType": "S"}
-                for attribute in ("PK", "SK", "pendingShard", "pendingSince", "pendingUser")
+                for attribute in ("PK", "SK", "pendingShard", "pendingSince", "pendingUser", "subscriptionUser")
             ],
             "GlobalSecondaryIndexes": [
                 {
@@ -236,6 +237,13 @@ def meta_table(name: str) -> MetaTable:
                     "KeySchema": [
                         {"AttributeName": "pendingUser", "KeyType": "HASH"},
                         {"AttributeName": "pendingSince", "KeyType": "RANGE"},
+                    ],
+                },
+                {
+                    "IndexName": USER_SUBSCRIPTION_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "subscriptionUser", "KeyType": "HASH"},
+                        {"AttributeName": "PK", "KeyType": "RANGE"},
                     ],
                 },
             ],

@@ -48,7 +48,7 @@ def _item(entity: Entity, shards: int) -> Item:
         case Order():
             return order_item(entity)
         case Subscription():
-            return subscription_item(entity)
+            return subscription_item(entity, shards)
         case RefundRequest():
             return refund_request_item(entity, shards)
         case AppliedRefund():

@@ -108,10 +108,12 @@ def create_subscription_payment(
         active = subscription.active_payment_id if subscription is not None else None
         payment = _reusable(store, settings, active, moment)
         period = next_period(subscription)
-        if payment is not None and fits_choice(
-            payment, request.plan_id, request.subscription_type, price, period
+        if (
+            payment is not None
+            and fits_choice(payment, request.plan_id, request.subscription_type, price, period)
+            and payment.save_method == request.auto_renew
         ):
-            return payment  # another plan, type or period (one paid meanwhile) is a new payment
+            return payment  # another plan, type, period (one paid meanwhile) or renewal choice: a new one
         _check_pending_limit(store, settings, caller, moment)
         payment = new_payment(
             str(uuid.uuid4()),
@@ -125,6 +127,7 @@ def create_subscription_payment(
             period=period,
             capture=settings.capture_mode == "auto",
             receipt=subscription_receipt_for(settings, plan, request.subscription_type, price, contact),
+            save_method=request.auto_renew,
         )
         store.commit(start_subscription_payment(subscription, payment))
         count("PaymentCreated")
@@ -150,7 +153,7 @@ def _ensure_provider_payment(
         # A definite refusal: nothing was created at YooKassa. A timeout is not caught here: the
         # payment stays pending, and the next create for the subject retries with the same key.
         logger.warning("yookassa refused a payment", extra={"paymentId": payment.payment_id})
-        _fail_before_provider(store, payment, exc.provider_code or "provider_error")
+        fail_unsent(store, payment, exc.provider_code or "provider_error", utc_now())
         count("PaymentFailed")
         if not payment.capture:
             logger.error(
@@ -177,12 +180,14 @@ def _ensure_provider_payment(
     return PaymentCreated(payment_url=attached.payment_url, payment_id=payment.payment_id)
 
 
-def _fail_before_provider(store: CreationStore, payment: Payment, reason: str) -> None:
+def fail_unsent(store: CreationStore, payment: Payment, reason: str, now: datetime) -> None:
+    """YooKassa definitely refused to create ``payment``: it failed (if still pending), its subject is free."""
+
     def attempt() -> None:
         current = reread(store, payment.payment_id)
         if current.status is not PaymentStatus.PENDING:
             return  # someone closed it meanwhile
-        settlement = fail_before_provider(current, subject_of(store, current), reason, utc_now())
+        settlement = fail_before_provider(current, subject_of(store, current), reason, now)
         store.commit(settlement.changes)
 
     retry_on_conflict(attempt)

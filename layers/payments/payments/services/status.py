@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from payments.domain import Caller, Payment, PaymentStatus, PaymentType, utc_now
 from payments.errors import NotFound, PaymentsError, ProviderNotFound
 from payments.observability import count, logger
-from payments.ports import PaymentReader, StatusStore, YooKassa
+from payments.ports import OrderPaymentReader, PaymentReader, StatusStore, YooKassa
 from payments.services.sync import apply_provider_payment
 from payments.settings import Settings
 
@@ -23,6 +23,19 @@ def get_payment(
         raise NotFound("Payment not found")
     if expected_type is not None and payment.type is not expected_type:
         raise NotFound("Payment not found")
+    return payment
+
+
+def latest_order_payment(store: OrderPaymentReader, caller: Caller, order_id: str) -> Payment:
+    """The caller's latest payment for their order (whatever became of it): how a result page whose
+    URL lost its ``paymentId`` finds the payment to poll."""
+    order = store.get_order(order_id)
+    if order is None or order.user_id != caller.user_id:
+        raise NotFound("Order not found")
+    latest = order.last_payment_id or order.active_payment_id or order.paid_payment_id
+    payment = store.get_payment(latest) if latest else None
+    if payment is None or payment.user_id != caller.user_id:
+        raise NotFound("The order has no payment yet")
     return payment
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from payments.domain import (
     Payment,
+    ProviderMethod,
     ProviderPayment,
     ProviderRefund,
     ProviderRefundStatus,
@@ -27,13 +28,15 @@ JsonObject = dict[str, Any]
 def payment_body(payment: Payment, return_url: str) -> JsonObject:
     """``POST /payments``: a payment of our record (two-stage when its ``capture`` is off), redirecting
     the customer to ``return_url``. The metadata names our ids, so a fetched payment proves whose it is."""
-    body: JsonObject = {
-        "amount": _amount(payment.amount),
-        "capture": payment.capture,
-        "confirmation": {"type": "redirect", "return_url": return_url},
-        "description": payment.description,
-        "metadata": provider_metadata(payment),
-    }
+    body: JsonObject = {"amount": _amount(payment.amount), "capture": payment.capture}
+    if payment.payment_method_id is None:
+        body["confirmation"] = {"type": "redirect", "return_url": return_url}
+    body["description"] = payment.description
+    body["metadata"] = provider_metadata(payment)
+    if payment.payment_method_id is not None:  # a renewal: the saved card, no customer to confirm
+        body["payment_method_id"] = payment.payment_method_id
+    if payment.save_method:
+        body["save_payment_method"] = True
     if payment.receipt is not None:
         body["receipt"] = receipt_body(payment.receipt)
     return body
@@ -96,6 +99,21 @@ def receipt_body(receipt: Receipt) -> JsonObject:
     return body
 
 
+def _method(body: object) -> ProviderMethod | None:
+    """The method paid with, only as far as renewals need it: its id, whether it is saved, the card."""
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+        return None
+    card = body.get("card")
+    if not isinstance(card, dict):
+        card = {}
+    return ProviderMethod(
+        id=body["id"],
+        saved=body.get("saved") is True,
+        card_last4=_text(card.get("last4")),
+        card_type=_text(card.get("card_type")),
+    )
+
+
 def read_payment(body: JsonObject) -> ProviderPayment:
     """A YooKassa payment object; ``ProviderError`` when it lacks what we act on."""
     try:
@@ -115,6 +133,7 @@ def read_payment(body: JsonObject) -> ProviderPayment:
             account_id=(body.get("recipient") or {}).get("account_id"),
             receipt_registration=_text(body.get("receipt_registration")),
             captured_at=_moment(body.get("captured_at")),
+            payment_method=_method(body.get("payment_method")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProviderError("YooKassa returned a payment we cannot read") from exc
