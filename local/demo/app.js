@@ -5,10 +5,12 @@ const ORDER_STATUS = { new: "Ожидает оплаты", paid: "Оплачен
 const SUBSCRIPTION_STATUS = {
   pending: "Ожидает оплаты",
   active: "Активна",
+  past_due: "Просрочена оплата",
   expired: "Истекла",
   canceled: "Отменена",
 };
 const PERIOD = { monthly: "мес", yearly: "год" };
+const PERIOD_KIND = { monthly: "месячная", yearly: "годовая" };
 const USER_NAMES = { alice: "Алиса", bob: "Боб" };
 const RECEIPT_EMAIL_KEY = "receiptEmail";
 
@@ -92,6 +94,12 @@ async function startPayment(button, path, body) {
   button.disabled = true;
   try {
     const { paymentUrl } = await api(path, { method: "POST", body: customer ? { ...body, customer } : body });
+    // Remembered for the result page, should the customer come back without YooKassa's return URL.
+    if (body.orderId) {
+      sessionStorage.setItem(PENDING_ORDER_KEY, body.orderId);
+    } else {
+      sessionStorage.removeItem(PENDING_ORDER_KEY);
+    }
     window.location = paymentUrl;
   } catch (error) {
     button.disabled = false;
@@ -129,24 +137,116 @@ function orderRow(order) {
   );
 }
 
+function planName(plans, planId) {
+  const plan = plans.find((p) => p.planId === planId);
+  return plan ? plan.name : planId;
+}
+
+function cardLabel(method) {
+  if (!method || !method.cardLast4) {
+    return null;
+  }
+  return `${method.cardType || "Карта"} •••• ${method.cardLast4}`;
+}
+
+// Cancel or resume renewal (POST /subscriptions/{id}/cancel | resume): the answer is the new view,
+// which replaces the row in place.
+async function changeRenewal(button, subscription, plans, action) {
+  showAlert("");
+  button.disabled = true;
+  try {
+    const view = await api(`/subscriptions/${encodeURIComponent(subscription.subscriptionId)}/${action}`, {
+      method: "POST",
+    });
+    const row = button.closest("li");
+    row.replaceWith(subscriptionRow(view, plans));
+  } catch (error) {
+    button.disabled = false;
+    if (error.status === 401) {
+      clearToken();
+      await render();
+      showAlert("Сессия истекла, войдите снова.");
+      return;
+    }
+    const what = action === "cancel" ? "Не удалось отменить автопродление: " : "Не удалось возобновить автопродление: ";
+    showAlert(what + error.message);
+  }
+}
+
+// One subscription as GET /subscriptions shows it; fields it does not apply to are absent.
 function subscriptionRow(subscription, plans) {
-  const plan = plans.find((p) => p.planId === subscription.planId);
-  const period = subscription.subscriptionType === "yearly" ? "годовая" : "месячная";
-  const until = subscription.endDate ? ` · до ${formatDate(subscription.endDate)}` : "";
+  const type = subscription.subscriptionType;
+  const details = [el("div", { class: "row-meta" }, subscription.subscriptionId)];
+  if (subscription.endDate) {
+    const period = subscription.startDate
+      ? `${formatDate(subscription.startDate)} – ${formatDate(subscription.endDate)}`
+      : `до ${formatDate(subscription.endDate)}`;
+    details.push(el("div", { class: "row-meta", dataset: { field: "period" } }, `Период: ${period}`));
+  }
+  const card = cardLabel(subscription.paymentMethod);
+  if (card) {
+    details.push(el("div", { class: "row-meta", dataset: { field: "card" } }, `Карта: ${card}`));
+  }
+  if (subscription.nextChargeAt) {
+    details.push(
+      el(
+        "div",
+        { class: "row-meta", dataset: { field: "next-charge" } },
+        `Следующее списание: ${formatDate(subscription.nextChargeAt)}`,
+      ),
+    );
+  } else if (subscription.status === "active" && !subscription.autoRenew && subscription.endDate) {
+    details.push(
+      el(
+        "div",
+        { class: "row-meta", dataset: { field: "renewal-off" } },
+        `Автопродление выключено: подписка действует до ${formatDate(subscription.endDate)}`,
+      ),
+    );
+  }
+  const change = subscription.scheduledChange;
+  if (change) {
+    details.push(
+      el(
+        "div",
+        { class: "row-meta scheduled", dataset: { field: "scheduled-change" } },
+        `С ${formatDate(change.from)}: ${planName(plans, change.planId)}, ${PERIOD_KIND[change.subscriptionType] || change.subscriptionType}`,
+      ),
+    );
+  }
+
+  const side = el(
+    "div",
+    { class: "row-side" },
+    el("span", { class: `pill ${subscription.status}` }, SUBSCRIPTION_STATUS[subscription.status] || subscription.status),
+  );
+  if (subscription.autoRenew) {
+    const button = el(
+      "button",
+      { class: "btn secondary", type: "button", dataset: { cancelRenewal: subscription.subscriptionId } },
+      "Отменить автопродление",
+    );
+    button.addEventListener("click", () => changeRenewal(button, subscription, plans, "cancel"));
+    side.append(button);
+  } else if (subscription.status === "active" && subscription.paymentMethod) {
+    const button = el(
+      "button",
+      { class: "btn", type: "button", dataset: { resumeRenewal: subscription.subscriptionId } },
+      "Возобновить",
+    );
+    button.addEventListener("click", () => changeRenewal(button, subscription, plans, "resume"));
+    side.append(button);
+  }
   return el(
     "li",
-    { class: "row", dataset: { subscriptionId: subscription.subscriptionId } },
+    { class: "row", dataset: { subscriptionId: subscription.subscriptionId, status: subscription.status } },
     el(
       "div",
       { class: "row-main" },
-      el("div", { class: "row-title" }, `${plan ? plan.name : subscription.planId}, ${period}`),
-      el("div", { class: "row-meta" }, subscription.subscriptionId + until),
+      el("div", { class: "row-title" }, `${planName(plans, subscription.planId)}, ${PERIOD_KIND[type] || type}`),
+      ...details,
     ),
-    el(
-      "div",
-      { class: "row-side" },
-      el("span", { class: `pill ${subscription.status}` }, SUBSCRIPTION_STATUS[subscription.status] || subscription.status),
-    ),
+    side,
   );
 }
 
@@ -168,6 +268,7 @@ function planCard(plan) {
         subscriptionType: type,
         planId: plan.planId,
         amount,
+        autoRenew: document.getElementById("auto-renew").checked,
       }),
     );
     actions.append(button);
@@ -190,12 +291,27 @@ async function render() {
   if (askEmail && !emailInput.value) {
     emailInput.value = localStorage.getItem(RECEIPT_EMAIL_KEY) || "";
   }
-  const response = await fetch(`/_local/demo-data?user=${encodeURIComponent(user)}`);
+  // Orders and plans: the local demo data (the API has no list of them); subscriptions: the API's own view.
+  const [response, subscriptionList] = await Promise.all([
+    fetch(`/_local/demo-data?user=${encodeURIComponent(user)}`),
+    api("/subscriptions").catch((error) => error),
+  ]);
   if (!response.ok) {
     showAlert("Не удалось загрузить данные: " + response.status);
     return;
   }
   const data = await response.json();
+  if (subscriptionList instanceof Error) {
+    if (subscriptionList.status === 401) {
+      clearToken();
+      await render();
+      showAlert("Сессия истекла, войдите снова.");
+      return;
+    }
+    showAlert("Не удалось загрузить подписки: " + subscriptionList.message);
+  } else {
+    data.subscriptions = subscriptionList.subscriptions;
+  }
 
   const orders = document.getElementById("order-list");
   orders.replaceChildren(...data.orders.map(orderRow));

@@ -2,6 +2,10 @@
 "use strict";
 
 const TOKEN_KEY = "token";
+// The order whose payment the browser went to pay (sessionStorage: this tab only). YooKassa's return URL
+// names the payment; when the customer comes back without it (the back button, a bookmark), the result
+// page asks GET /orders/{orderId}/payment for the order's latest payment instead.
+const PENDING_ORDER_KEY = "pendingOrderPayment";
 
 function getToken() {
   return localStorage.getItem(TOKEN_KEY);

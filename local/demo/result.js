@@ -1,6 +1,10 @@
 // /payment/result?paymentId=...&type=order|subscription — the product spec's result page:
 // poll GET /payment-status/{paymentId} every 2 s; paid/success -> success and redirect after 3 s;
 // failed/canceled -> error with a way back.
+// Without a paymentId (the customer came back by the back button or a bookmark, not YooKassa's return
+// URL), the order to ask about is the URL's `orderId`, else the one app.js remembered in sessionStorage
+// before sending this tab to the checkout: GET /orders/{orderId}/payment names its latest payment,
+// which is then polled as usual.
 "use strict";
 
 const POLL_MS = 2000;
@@ -18,8 +22,8 @@ const REASONS = {
 };
 
 const params = new URLSearchParams(window.location.search);
-const paymentId = params.get("paymentId");
-const type = params.get("type"); // 'order' or 'subscription'
+let paymentId = params.get("paymentId");
+let type = params.get("type"); // 'order' or 'subscription'
 const root = document.getElementById("payment-result");
 
 function show(state) {
@@ -54,8 +58,32 @@ document.getElementById("back").addEventListener("click", () => {
   window.location = "/#orders";
 });
 
+// The order whose payment to recover when the URL names no payment, or null.
+function orderToRecover() {
+  if (type === "subscription") {
+    return null;
+  }
+  return params.get("orderId") || sessionStorage.getItem(PENDING_ORDER_KEY);
+}
+
+// GET /orders/{orderId}/payment: the caller's latest payment of the order, in the status answer's shape.
+// The page's URL then names it, so the next polls and a reload ask about that payment.
+async function recoverPayment(orderId) {
+  const payment = await api(`/orders/${encodeURIComponent(orderId)}/payment`);
+  paymentId = payment.paymentId;
+  type = payment.type || "order";
+  sessionStorage.removeItem(PENDING_ORDER_KEY);
+  const url = new URL(window.location.href);
+  url.searchParams.delete("orderId");
+  url.searchParams.set("paymentId", paymentId);
+  url.searchParams.set("type", type);
+  history.replaceState(null, "", url);
+  return payment;
+}
+
 function start() {
-  if (!paymentId) {
+  const orderId = paymentId ? null : orderToRecover();
+  if (!paymentId && !orderId) {
     showError("В адресе нет идентификатора платежа.");
     return;
   }
@@ -63,11 +91,17 @@ function start() {
     showError("Войдите на главной странице, чтобы увидеть статус платежа.");
     return;
   }
+  if (paymentId) {
+    // YooKassa's return URL named the payment: nothing left to recover.
+    sessionStorage.removeItem(PENDING_ORDER_KEY);
+  }
   show("processing");
   const started = Date.now();
   const checkStatus = setInterval(async () => {
     try {
-      const payment = await api(`/payment-status/${encodeURIComponent(paymentId)}`);
+      const payment = paymentId
+        ? await api(`/payment-status/${encodeURIComponent(paymentId)}`)
+        : await recoverPayment(orderId);
       describe(payment);
       if (payment.status === "paid" || payment.status === "success") {
         clearInterval(checkStatus);
@@ -84,7 +118,12 @@ function start() {
     } catch (error) {
       if (error.status === 401 || error.status === 404) {
         clearInterval(checkStatus);
-        showError(error.status === 401 ? "Сессия истекла, войдите снова." : "Платёж не найден.");
+        if (error.status === 401) {
+          showError("Сессия истекла, войдите снова.");
+        } else {
+          showError(paymentId ? "Платёж не найден." : "У заказа ещё нет платежа.");
+          sessionStorage.removeItem(PENDING_ORDER_KEY);
+        }
         return;
       }
       console.error("Ошибка проверки статуса:", error);
