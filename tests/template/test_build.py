@@ -8,6 +8,7 @@ Skips, saying why, where ``sam`` or python3.13 is missing; CI here has both.
 
 import email.parser
 import importlib.metadata
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -116,7 +117,25 @@ def test_the_layer_carries_the_payments_package_as_in_the_source(built: Path) ->
     package = _layer(built) / "payments"
     shipped = {str(p.relative_to(package)) for p in package.rglob("*.py")}
     assert shipped == expected
-    assert not list(_layer(built).rglob("__pycache__"))
+
+
+def test_every_module_of_the_layer_ships_its_cpython_313_bytecode_unchecked(built: Path) -> None:
+    """/opt is read-only on Lambda: a module without its .pyc is compiled again at every cold start. The
+    .pyc must be 3.13's and unchecked-hash (flags = 0b01: hash-based, not checked against the source)."""
+    layer = _layer(built)
+    sources = [p for p in layer.rglob("*.py")]
+    missing, checked = [], []
+    for source in sources:
+        pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+        if not pyc.exists():
+            missing.append(str(source.relative_to(layer)))
+            continue
+        header = pyc.read_bytes()[:8]
+        if header[:4] != importlib.util.MAGIC_NUMBER or int.from_bytes(header[4:8], "little") != 0b01:
+            checked.append(str(pyc.relative_to(layer)))
+    assert sources and not missing, missing[:10]
+    assert not checked, checked[:10]
+    assert not list(layer.rglob("swagger-ui-bundle.min.js"))
 
 
 def test_every_dependency_of_the_layer_is_in_it_or_in_the_runtime(built: Path) -> None:
