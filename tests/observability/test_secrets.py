@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from payments import runtime
@@ -21,11 +20,10 @@ def secrets_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv("YOOKASSA_SHOP_ID", raising=False)
     monkeypatch.delenv("YOOKASSA_SECRET_KEY", raising=False)
     monkeypatch.setenv("TABLE_NAME", "payments-test")
-    parameters.clear_caches()
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
     runtime.reset()
     with mock_aws():
         yield boto3.client("secretsmanager", region_name="eu-central-1")
-    parameters.clear_caches()
     runtime.reset()
 
 
@@ -53,7 +51,7 @@ def test_the_secret_is_read_once_and_cached(secrets_manager: Any, monkeypatch: p
     # every invocation asks, and within max_age gets the cached value: no Secrets Manager call
     assert runtime.yookassa_credentials(runtime.settings()) == ("506751", "first")
     assert runtime.yookassa() is first_client
-    runtime._secrets().clear_cache()  # what max_age=300 s does by itself: a rotated secret is picked up
+    runtime._secret_values.clear()  # what 300 s do by themselves: a rotated secret is picked up
     assert runtime.yookassa_credentials(runtime.settings()) == ("1", "2")
     rotated_client = runtime.yookassa()  # ...and warm containers build a client with it
     assert rotated_client is not first_client
@@ -65,4 +63,21 @@ def test_a_malformed_secret_means_not_configured(
     secrets_manager: Any, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     store_secret(secrets_manager, value, monkeypatch)
+    assert not runtime.credentials_configured()
+
+
+def test_the_secret_is_asked_again_after_five_minutes(
+    secrets_manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn = store_secret(secrets_manager, "first", monkeypatch)
+    assert runtime.read_secret(arn, clock=lambda: 1000.0) == "first"
+    secrets_manager.put_secret_value(SecretId=arn, SecretString="second")
+    assert runtime.read_secret(arn, clock=lambda: 1000.0 + runtime.SECRET_MAX_AGE_SECONDS - 1) == "first"
+    assert runtime.read_secret(arn, clock=lambda: 1000.0 + runtime.SECRET_MAX_AGE_SECONDS) == "second"
+
+
+def test_an_unreadable_secret_is_a_configuration_error(
+    secrets_manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YOOKASSA_SECRET_ARN", "arn:aws:secretsmanager:eu-central-1:123456789012:secret:missing")
     assert not runtime.credentials_configured()

@@ -1,20 +1,25 @@
-"""Builds the real adapters once per cold start (lazily, so importing does no I/O)."""
+"""Builds the real adapters once per cold start (lazily, so importing does no I/O).
+
+Only what every function needs is imported at cold start: the YooKassa client (and ``requests``) and the
+Secrets Manager client are built on first use, so a status poll that never asks YooKassa never loads
+them. The secret is read with botocore (already loaded for DynamoDB), not Powertools' parameters
+utility, which would pull boto3, s3transfer and AppConfig in.
+"""
 
 import functools
 import json
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from payments.dynamodb import DynamoStore
 from payments.errors import PaymentsError
 from payments.observability import logger, observe_provider_call
 from payments.settings import Settings
-from payments.yookassa import YooKassaClient
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from payments.yookassa import YooKassaClient
 
 
 class ConfigurationError(PaymentsError):
@@ -32,17 +37,34 @@ def store() -> DynamoStore:
     return DynamoStore(config.table_name, pending_shards=config.pending_shards)
 
 
-# Secrets Manager reads are bounded like every other external call; Powertools caches the value.
+# Secrets Manager reads are bounded like every other external call; the value is kept for 5 minutes.
 SECRET_MAX_AGE_SECONDS = 300
+_secret_values: dict[str, tuple[float, str]] = {}  # ARN -> (read at, monotonic; the secret string)
 
 
 @functools.cache
-def _secrets() -> "SecretsProvider":
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+def _secrets() -> Any:  # botocore's Secrets Manager client (its methods are generated: untyped)
+    import botocore.session
     from botocore.config import Config
 
     bounded = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
-    return SecretsProvider(boto_config=bounded)
+    return botocore.session.get_session().create_client("secretsmanager", config=bounded)
+
+
+def read_secret(arn: str, clock: Callable[[], float] = time.monotonic) -> str:
+    """The secret's string, asked at most every ``SECRET_MAX_AGE_SECONDS`` per container (so a rotated
+    key reaches warm containers within 5 minutes)."""
+    cached = _secret_values.get(arn)
+    if cached is not None and clock() - cached[0] < SECRET_MAX_AGE_SECONDS:
+        return cached[1]
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        value = _secrets().get_secret_value(SecretId=arn)["SecretString"]
+    except (BotoCoreError, ClientError, KeyError) as exc:
+        raise ConfigurationError("The YooKassa secret could not be read") from exc
+    _secret_values[arn] = (clock(), str(value))
+    return str(value)
 
 
 def yookassa_credentials(config: Settings) -> tuple[str, str] | None:
@@ -51,13 +73,7 @@ def yookassa_credentials(config: Settings) -> tuple[str, str] | None:
     if config.yookassa_shop_id and config.yookassa_secret_key:
         return config.yookassa_shop_id, config.yookassa_secret_key.get_secret_value()
     if config.yookassa_secret_arn:
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-        try:
-            secret = _secrets().get(config.yookassa_secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
-        except GetParameterError as exc:
-            raise ConfigurationError("The YooKassa secret could not be read") from exc
-        return parse_yookassa_secret(secret)
+        return parse_yookassa_secret(read_secret(config.yookassa_secret_arn))
     return None
 
 
@@ -72,7 +88,7 @@ def parse_yookassa_secret(secret: object) -> tuple[str, str]:
     return str(values["shopId"]), str(values["secretKey"])
 
 
-def yookassa() -> YooKassaClient:
+def yookassa() -> "YooKassaClient":
     """The client for the current credentials: one per credentials, so its keep-alive connection
     lives across invocations and a rotated secret gets a new one."""
     config = settings()
@@ -84,7 +100,9 @@ def yookassa() -> YooKassaClient:
 
 
 @functools.lru_cache(maxsize=2)
-def _client(shop_id: str, secret_key: str) -> YooKassaClient:
+def _client(shop_id: str, secret_key: str) -> "YooKassaClient":
+    from payments.yookassa import YooKassaClient
+
     config = settings()
     return YooKassaClient(
         config.yookassa_api_url,
@@ -126,6 +144,7 @@ def reset() -> None:
     for factory in (settings, store, _client, _secrets):
         factory.cache_clear()
     _fiscalization.clear()
+    _secret_values.clear()
 
 
 def credentials_configured() -> bool:
