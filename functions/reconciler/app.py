@@ -12,14 +12,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import runtime
 from payments.errors import ReconcileFailed
-from payments.observability import logger, metrics
+from payments.observability import handled, logger
 from payments.scheduled import event_time
 from payments.services.reconcile import reconcile
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
+def _handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
     now = event_time(event)
     logger.append_keys(scheduledTime=now.isoformat(), attempt=event.get("attemptNumber"))
     summary = reconcile(
@@ -29,5 +27,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
         raise ReconcileFailed(f"All {summary.checked} checks failed")
     return summary.as_dict()
 
+
+handler = handled(_handler)
 
 __all__ = ["event_time", "handler"]

@@ -13,14 +13,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import runtime
 from payments.errors import RenewalFailed
-from payments.observability import logger, metrics
+from payments.observability import handled, logger
 from payments.scheduled import event_time
 from payments.services.renewal import renew
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
+def _handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
     now = event_time(event)
     logger.append_keys(scheduledTime=now.isoformat(), attempt=event.get("attemptNumber"))
     summary = renew(
@@ -29,3 +27,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
     if summary.all_failed:
         raise RenewalFailed(f"All {summary.checked} renewals failed")
     return summary.as_dict()
+
+
+handler = handled(_handler)

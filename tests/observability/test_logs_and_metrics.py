@@ -215,3 +215,36 @@ def test_the_capture_sees_every_way_a_careless_line_could_print() -> None:
         print("needle-4")
     everything = ours.getvalue() + others.getvalue() + stdout.getvalue()
     assert all(f"needle-{n}" in everything for n in range(1, 5)), everything
+
+
+def test_a_routine_poll_logs_nothing_at_info_and_lines_carry_no_static_context(flow_env: Stack) -> None:
+    """Quiet logs: a poll that answers is DEBUG; what CloudWatch already knows (the function's name,
+    memory, ARN) is on no line; the request id and correlation id are."""
+    stack = flow_env
+    jwt = fake_jwt()
+    stack.put_order("quiet-order", "alice", 150_000)
+    status, created, _ = call(
+        "CreateOrderPaymentFunction", jwt, body={"orderId": "quiet-order", "amount": 150_000}
+    )
+    assert status == 200, created
+    with captured() as (ours, _, _):
+        logger.setLevel("INFO")  # what a deployed stage logs
+        status, _, poll_request = call(
+            "PaymentStatusFunction", jwt, path_params={"paymentId": created["paymentId"]}
+        )
+        assert status == 200
+        status, _, refused_request = call(
+            "PaymentStatusFunction", jwt, path_params={"paymentId": "no-such-payment"}
+        )
+        assert status == 404
+    lines = records(ours.getvalue())
+    assert not [
+        r for r in lines if r.get("correlation_id") == poll_request and r["message"] == "request handled"
+    ]
+    [refused] = [
+        r for r in lines if r.get("correlation_id") == refused_request and r["message"] == "request handled"
+    ]
+    assert (refused["httpStatus"], refused["errorCode"]) == (404, "not_found")
+    assert refused["function_request_id"]
+    for line in lines:
+        assert not {"function_name", "function_memory_size", "function_arn"} & set(line), line

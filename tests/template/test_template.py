@@ -22,6 +22,23 @@ def test_every_function_is_python313_on_arm64_with_the_layer(function: str) -> N
     assert cfn()["Resources"][layer["Ref"]]["Type"] == "AWS::Lambda::LayerVersion"
 
 
+@pytest.mark.parametrize("function", sorted(resources("AWS::Lambda::Function")))
+def test_every_function_logs_json_with_system_lines_from_warn_into_a_group_that_expires(function: str) -> None:
+    props = cfn()["Resources"][function]["Properties"]
+    assert props["LoggingConfig"] == {
+        "LogFormat": "JSON",
+        "SystemLogLevel": "WARN",
+        "ApplicationLogLevel": {"Ref": "LogLevel"},
+    }
+    groups = [
+        group["Properties"]
+        for group in resources("AWS::Logs::LogGroup").values()
+        if group["Properties"].get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{function}}}"}
+    ]
+    assert [g["RetentionInDays"] for g in groups] == [{"Ref": "LogRetentionDays"}], function
+    assert "POWERTOOLS_LOG_LEVEL" not in props["Environment"]["Variables"]  # one level: Lambda's
+
+
 def test_the_yookassa_secret_is_never_a_plain_environment_variable() -> None:
     text = (ROOT / "template.yaml").read_text()
     assert "{{resolve:secretsmanager" not in text and "{{resolve:ssm-secure" not in text

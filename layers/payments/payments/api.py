@@ -28,7 +28,7 @@ from payments.domain import Caller
 from payments.domain.receipts import is_email, normalize_phone
 from payments.edge import canonical_media_type, check_api_request, has_body, read_notification
 from payments.fields import is_user_id
-from payments.observability import bind, logger, metrics
+from payments.observability import bind, handled, logger
 from payments.responses import answers, error_response, json_response, proxy_result
 from payments.schemas import YooKassaNotification
 
@@ -165,11 +165,7 @@ def webhook_handler(app: APIGatewayHttpResolver) -> Handler:
 def _entry_point(app: APIGatewayHttpResolver, admit: Admission) -> Handler:
     """Correlation ids and metrics around ``admit`` (what is refused unread), then the resolver."""
 
-    # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: an event carries the Authorization header.
-    @logger.inject_lambda_context(
-        correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True, log_event=False
-    )
-    @metrics.log_metrics(capture_cold_start_metric=True)
+    # Never the event logged, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries the Authorization header.
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event = canonical_media_type(event)  # before anything reads Content-Type, the resolver included
         request = APIGatewayProxyEventV2(event)
@@ -184,7 +180,7 @@ def _entry_point(app: APIGatewayHttpResolver, admit: Admission) -> Handler:
         _log_outcome(request, result)
         return result
 
-    return handler
+    return handled(handler, correlation_paths.API_GATEWAY_HTTP)
 
 
 def _refused(error: errors.PaymentsError) -> Response[Any]:
@@ -237,4 +233,7 @@ def _log_outcome(request: APIGatewayProxyEventV2, result: dict[str, Any]) -> Non
     route = request.get("routeKey") or "$default"
     if route == "$default":  # a Function URL: no route key
         route = f"{request.request_context.http.method} {request.raw_path}"
-    logger.info("request handled", extra={"route": route, "httpStatus": result.get("statusCode")})
+    status = result.get("statusCode")
+    # A read that answered is routine (a poll every 2 s): DEBUG. Writes and every failure: INFO.
+    routine = request.request_context.http.method == "GET" and isinstance(status, int) and status < 400
+    (logger.debug if routine else logger.info)("request handled", extra={"route": route, "httpStatus": status})

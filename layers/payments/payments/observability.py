@@ -15,7 +15,9 @@ trace, YooKassa, is measured by ``ProviderLatency`` and logged per call. ``Traci
 template still gives each invocation's Lambda segments (init, invocation) in X-Ray.
 """
 
+import functools
 import os
+from collections.abc import Callable
 from typing import Final
 
 from aws_lambda_powertools import Logger, Metrics
@@ -71,6 +73,26 @@ def count(name: str, value: int = 1, **dimensions: str) -> None:
         breakdown.flush_metrics()
 
 
+# What Powertools' inject_lambda_context adds to every line that CloudWatch already tells (the log group
+# is the function's): dropped, so a line carries only what an operator reads.
+STATIC_CONTEXT_KEYS: Final = ("function_name", "function_memory_size", "function_arn")
+
+
+def handled[**P, R](handler: Callable[P, R], correlation_id_path: str | None = None) -> Callable[P, R]:
+    """A Lambda handler with this invocation's request id (and correlation id) on its log lines, the
+    keys of the previous invocation cleared, never the event logged, and the metrics flushed."""
+
+    @functools.wraps(handler)
+    def lean(*args: P.args, **kwargs: P.kwargs) -> R:
+        logger.remove_keys(list(STATIC_CONTEXT_KEYS))
+        return handler(*args, **kwargs)
+
+    injected = logger.inject_lambda_context(
+        lean, correlation_id_path=correlation_id_path, clear_state=True, log_event=False
+    )
+    return metrics.log_metrics(injected, capture_cold_start_metric=True)
+
+
 def observe_provider_call(operation: str, seconds: float, status: int | None) -> None:
     """The YooKassa client's ``observer``: one ``ProviderLatency`` value and one log line per HTTP call.
 
@@ -79,9 +101,9 @@ def observe_provider_call(operation: str, seconds: float, status: int | None) ->
     """
     milliseconds = round(seconds * 1000, 1)
     metrics.add_metric(name="ProviderLatency", unit=MetricUnit.Milliseconds, value=milliseconds)
-    logger.info(
-        "yookassa call", extra={"operation": operation, "httpStatus": status, "durationMs": milliseconds}
-    )
+    # A call that answered 2xx is routine (the metric has its latency): DEBUG; anything else is news.
+    log = logger.debug if status is not None and 200 <= status < 300 else logger.info
+    log("yookassa call", extra={"operation": operation, "httpStatus": status, "durationMs": milliseconds})
 
 
 def bind(**keys: object) -> None:
