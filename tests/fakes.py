@@ -7,6 +7,7 @@ its decision changed, and the idempotency and audit times kept to the second as 
 attribute keeps them. Plain dicts of domain objects; no mocks.
 """
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -65,17 +66,20 @@ class InMemoryStore:
     yookassa_ids: dict[str, str] = field(default_factory=dict)  # YooKassa id -> our payment id
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)  # (user, key)
     audit: dict[str, list[AuditEntry]] = field(default_factory=dict)  # YooKassa object id -> entries
+    # One write at a time, as DynamoDB makes each conditional write atomic (the reconciler has threads).
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     # ---------------------------------------------------------------- commit
     def commit(self, changes: Changes) -> None:
-        new_ids = self._check(changes)
-        for entity in changes.created:
-            self._put(entity)
-        for update in changes.updated:
-            stored = self._stored(update.before)
-            assert stored is not None  # _check made sure
-            self._put(_merged(stored, update.before, update.after))
-        self.yookassa_ids.update(new_ids)
+        with self._lock:
+            new_ids = self._check(changes)
+            for entity in changes.created:
+                self._put(entity)
+            for update in changes.updated:
+                stored = self._stored(update.before)
+                assert stored is not None  # _check made sure
+                self._put(_merged(stored, update.before, update.after))
+            self.yookassa_ids.update(new_ids)
 
     def _check(self, changes: Changes) -> dict[str, str]:
         """Every condition of the write, before anything is written; the YooKassa ids it attaches."""
@@ -149,13 +153,14 @@ class InMemoryStore:
         )
 
     def claim_provider_check(self, payment_id: str, now: datetime, checked_before: datetime) -> bool:
-        payment = self.get_payment(payment_id)
-        if payment is None:
-            return False
-        if payment.provider_checked_at is not None and payment.provider_checked_at >= checked_before:
-            return False
-        self.payments[payment_id] = replace(payment, provider_checked_at=now)
-        return True
+        with self._lock:
+            payment = self.get_payment(payment_id)
+            if payment is None:
+                return False
+            if payment.provider_checked_at is not None and payment.provider_checked_at >= checked_before:
+                return False
+            self.payments[payment_id] = replace(payment, provider_checked_at=now)
+            return True
 
     # ---------------------------------------------------------------- orders, plans, subscriptions
     def get_order(self, order_id: str) -> Order | None:

@@ -17,6 +17,7 @@ template still gives each invocation's Lambda segments (init, invocation) in X-R
 
 import functools
 import os
+import threading
 from collections.abc import Callable
 from typing import Final
 
@@ -51,6 +52,7 @@ METRICS: Final = (
 )
 
 logger = Logger(service=SERVICE)
+_METRICS_LOCK = threading.Lock()  # Powertools' metric set is a plain dict: one writer at a time
 metrics = Metrics(
     namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "CleanHouse/Payments", service=SERVICE
 )
@@ -64,7 +66,8 @@ def count(name: str, value: int = 1, **dimensions: str) -> None:
     With ``dimensions`` (e.g. ``reason="source_ip"``) the same count is also emitted at once under those
     dimensions: the alarm watches the total, the dashboard breaks it down.
     """
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    with _METRICS_LOCK:  # the reconciler counts from its worker threads
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     if dimensions:
         breakdown = EphemeralMetrics(namespace=metrics.namespace, service=SERVICE)
         for dimension, dimension_value in dimensions.items():
@@ -100,7 +103,8 @@ def observe_provider_call(operation: str, seconds: float, status: int | None) ->
     no HTTP answer came (timeout, connection error).
     """
     milliseconds = round(seconds * 1000, 1)
-    metrics.add_metric(name="ProviderLatency", unit=MetricUnit.Milliseconds, value=milliseconds)
+    with _METRICS_LOCK:
+        metrics.add_metric(name="ProviderLatency", unit=MetricUnit.Milliseconds, value=milliseconds)
     # A call that answered 2xx is routine (the metric has its latency): DEBUG; anything else is news.
     log = logger.debug if status is not None and 200 <= status < 300 else logger.info
     log("yookassa call", extra={"operation": operation, "httpStatus": status, "durationMs": milliseconds})

@@ -87,6 +87,8 @@ class WebhookStore(SyncStore, Protocol):
 
 
 class ReconcileStore(SyncStore, Protocol):
+    def claim_provider_check(self, payment_id: str, now: datetime, checked_before: datetime) -> bool: ...
+
     def pending_payments(self, older_than: datetime) -> Iterator[Payment]:
         """Payments pending since before ``older_than`` (eventually consistent)."""
         ...
