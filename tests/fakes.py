@@ -80,6 +80,8 @@ class InMemoryStore:
                 assert stored is not None  # _check made sure
                 self._put(_merged(stored, update.before, update.after))
             self.yookassa_ids.update(new_ids)
+            for entry in changes.noted:
+                self.add_audit_entry(entry)
 
     def _check(self, changes: Changes) -> dict[str, str]:
         """Every condition of the write, before anything is written; the YooKassa ids it attaches."""

@@ -310,13 +310,16 @@ class Update[E: (Payment, Order, Subscription, RefundRequest)]:
 
 @dataclass(frozen=True, slots=True)
 class Changes:
-    """What one decision writes, all or nothing: new items (which must not exist yet) and updates."""
+    """What one decision writes, all or nothing: new items (which must not exist yet) and updates; and
+    ``noted``, audit entries that go with it in the same write (a notification's record, so that it
+    costs no request of its own). Only ``created`` and ``updated`` make a decision change something."""
 
     created: tuple[Entity, ...] = ()
     updated: tuple[Update[Payment] | Update[Order] | Update[Subscription] | Update[RefundRequest], ...] = ()
+    noted: tuple[AuditEntry, ...] = ()
 
     def __add__(self, other: "Changes") -> "Changes":
-        return Changes(self.created + other.created, self.updated + other.updated)
+        return Changes(self.created + other.created, self.updated + other.updated, self.noted + other.noted)
 
     def __bool__(self) -> bool:
         return bool(self.created or self.updated)

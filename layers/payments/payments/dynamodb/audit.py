@@ -14,7 +14,8 @@ class Audit:
     table: Table
 
     def add_audit_entry(self, entry: AuditEntry) -> None:
-        """An unconditional put: the sort key's random suffix keeps two entries of one microsecond apart."""
+        """An unconditional put: the sort key's random suffix keeps two entries of one microsecond apart.
+        (An entry that goes with a decision is written by ``commit``, in the same request.)"""
         self.table.write([Put(entry_item(entry, secrets.token_hex(4)))])
 
 

@@ -7,10 +7,13 @@ state). So attributes the domain does not model, and ``providerCheckedAt`` that 
 writes without a version, survive every update. Nothing is re-read: the decision's values are the state.
 """
 
+import secrets
+
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, Value
 
 from payments.domain import AppliedRefund, Changes, Entity, Order, Payment, RefundRequest, Subscription, Update
+from payments.dynamodb.audit import entry_item
 from payments.dynamodb.items import Item
 from payments.dynamodb.mapping import (
     applied_refund_item,
@@ -26,9 +29,9 @@ AnyUpdate = Update[Payment] | Update[Order] | Update[Subscription] | Update[Refu
 
 
 def commit(table: Table, changes: Changes, shards: int) -> None:
-    """Write ``changes``: ``ConcurrentUpdate`` (and nothing written) when an item to create exists or
-    an item to update moved on. A payment that gets its YooKassa id also creates the id's lookup item,
-    in the same write, so one YooKassa payment can never belong to two of ours."""
+    """Write ``changes`` (its audit entries too): ``ConcurrentUpdate`` (and nothing written) when an item
+    to create exists or an item to update moved on. A payment that gets its YooKassa id also creates the
+    id's lookup item, in the same write, so one YooKassa payment can never belong to two of ours."""
     writes: list[Write] = []
     for entity in changes.created:
         writes.append(Put(_item(entity, shards), _absent()))
@@ -38,6 +41,8 @@ def commit(table: Table, changes: Changes, shards: int) -> None:
         writes.append(_patch(update, shards))
         if isinstance(update.after, Payment) and _attaches_yookassa_id(update):
             writes.append(_lookup(update.after))
+    # Audit entries: unconditional puts (the sort key's random suffix keeps two entries apart).
+    writes.extend(Put(entry_item(entry, secrets.token_hex(4))) for entry in changes.noted)
     table.write(writes)
 
 

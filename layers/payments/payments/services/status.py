@@ -60,8 +60,10 @@ def get_payment_status(
     stale_after = payment.created_at + timedelta(seconds=settings.stale_pending_seconds)
     if payment.status is not PaymentStatus.PENDING or payment.yookassa_id is None or moment < stale_after:
         return payment
+    checked_before = moment - timedelta(seconds=settings.provider_refresh_interval_seconds)
+    if payment.provider_checked_at is not None and payment.provider_checked_at >= checked_before:
+        return payment  # asked moments ago (our read is consistent): no claim, not even a failed one
     try:
-        checked_before = moment - timedelta(seconds=settings.provider_refresh_interval_seconds)
         if not store.claim_provider_check(payment.payment_id, moment, checked_before):
             return payment  # another poll asked YooKassa moments ago
         client = yookassa().with_budget(POLL_REFRESH_BUDGET_SECONDS)

@@ -12,10 +12,11 @@ canceled (not); money that arrived for something that can no longer be delivered
 attempt cannot).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from payments.domain import Changes, Payment, PaymentStatus, ProviderPayment, ProviderStatus
+from payments.domain import AuditEntry, Changes, Payment, PaymentStatus, ProviderPayment, ProviderStatus
 from payments.domain.payments import attach_provider_payment
 from payments.domain.settlement import Hold, Settlement, SyncOutcome, mismatch_reason, needs_subject, settle
 from payments.errors import ConcurrentUpdate, ProviderError, ProviderNotFound, ProviderTimeout
@@ -33,12 +34,24 @@ class SyncResult:
     payment: Payment
     outcome: SyncOutcome
     reason: str = ""
+    noted: bool = False  # the caller's audit entry was written with the decision
+
+
+# Builds the audit entry of what was decided (the webhook's), to be written in the decision's own write.
+Note = Callable[[SyncOutcome], AuditEntry]
 
 
 def apply_provider_payment(
-    store: SyncStore, yookassa: YooKassa, payment: Payment, fetched: ProviderPayment, now: datetime
+    store: SyncStore,
+    yookassa: YooKassa,
+    payment: Payment,
+    fetched: ProviderPayment,
+    now: datetime,
+    note: Note | None = None,
 ) -> SyncResult:
-    """Bring ``payment`` to what YooKassa's ``fetched`` object says, forward only, at most once."""
+    """Bring ``payment`` to what YooKassa's ``fetched`` object says, forward only, at most once. With
+    ``note``, a final decision that writes something carries its audit entry in the same write
+    (``SyncResult.noted``); otherwise the caller writes it."""
     reason = mismatch_reason(payment, fetched)
     if reason is not None:
         logger.warning(
@@ -57,23 +70,31 @@ def apply_provider_payment(
         subject = subject_of(store, current) if needs_subject(current, fetched) else None
         settlement = settle(current, subject, fetched, now)
         if settlement.changes:
-            store.commit(settlement.changes)
+            noting = note is not None and settlement.hold is None  # a hold's outcome comes later
+            store.commit(
+                settlement.changes + Changes(noted=(note(settlement.outcome),) if note and noting else ())
+            )
+            noted.append(noting)
         _report(settlement, fetched)
         return settlement
 
+    noted: list[bool] = []
     try:
         settlement = retry_on_conflict(attempt)
     except ConcurrentUpdate:
         logger.warning("payment kept changing under us", extra={"paymentId": payment.payment_id})
         raise
     if settlement.hold is not None:
-        return _finish_hold(store, yookassa, settlement, now)
+        return _finish_hold(store, yookassa, settlement, now, note)
+    result = SyncResult(settlement.payment, settlement.outcome, settlement.why, noted=any(noted))
     if settlement.refund is not None:
-        return _give_back(store, yookassa, settlement, now)
-    return SyncResult(settlement.payment, settlement.outcome, settlement.why)
+        return _give_back(store, yookassa, settlement, now, result)
+    return result
 
 
-def _finish_hold(store: SyncStore, yookassa: YooKassa, held: Settlement, now: datetime) -> SyncResult:
+def _finish_hold(
+    store: SyncStore, yookassa: YooKassa, held: Settlement, now: datetime, note: Note | None
+) -> SyncResult:
     """Capture a held two-stage payment that can still be delivered, cancel one that cannot; then apply
     YooKassa's answer through the same path (paid, or canceled: nobody charged)."""
     payment = held.payment
@@ -95,10 +116,12 @@ def _finish_hold(store: SyncStore, yookassa: YooKassa, held: Settlement, now: da
         answer = yookassa.get_payment(payment.yookassa_id)
     if answer.status is ProviderStatus.WAITING_FOR_CAPTURE:
         raise ProviderTimeout("YooKassa still holds the payment; the next notification or run finishes it")
-    return apply_provider_payment(store, yookassa, payment, answer, now)
+    return apply_provider_payment(store, yookassa, payment, answer, now, note)
 
 
-def _give_back(store: SyncStore, yookassa: YooKassa, paid: Settlement, now: datetime) -> SyncResult:
+def _give_back(
+    store: SyncStore, yookassa: YooKassa, paid: Settlement, now: datetime, decided: SyncResult
+) -> SyncResult:
     """Refund money that could not buy its subject. The refund is already reserved (durably, with the
     payment), so a failure here is finished by the reconciler; only a refusal needs a human."""
     assert paid.refund is not None
@@ -121,7 +144,7 @@ def _give_back(store: SyncStore, yookassa: YooKassa, paid: Settlement, now: date
             extra={"paymentId": payment.payment_id, "provider_code": exc.provider_code},
         )
         count("AutoRefundFailed")
-    return SyncResult(reread(store, payment.payment_id), paid.outcome, paid.why)
+    return SyncResult(reread(store, payment.payment_id), paid.outcome, paid.why, noted=decided.noted)
 
 
 def _ids(payment: Payment) -> dict[str, str]:

@@ -43,6 +43,7 @@ class WebhookResult:
     outcome: str
     payment_id: str | None = None
     fetched_status: str | None = None
+    noted: bool = False  # its audit entry was written with the decision
 
 
 def handle_notification(
@@ -65,14 +66,9 @@ def handle_notification(
     bind(webhookEvent=event, objectId=object_id)
     moment = now or utc_now()
     client = yookassa().with_budget(REFETCH_BUDGET_SECONDS)
-    if event in PAYMENT_EVENTS:
-        result = _payment_notification(store, client, object_id, moment)
-    elif event in REFUND_EVENTS:
-        result = _refund_notification(store, client, object_id, moment)
-    else:
-        result = WebhookResult("ignored_event")  # YooKassa adds events; unknown ones are not ours to act on
-    store.add_audit_entry(
-        AuditEntry(
+
+    def audit(result: WebhookResult) -> AuditEntry:
+        return AuditEntry(
             event=event,
             object_id=object_id,
             fetched_status=result.fetched_status,
@@ -82,14 +78,26 @@ def handle_notification(
             received_at=moment,
             expires_at=moment + timedelta(days=settings.audit_ttl_days),
         )
-    )
+
+    if event in PAYMENT_EVENTS:
+        result = _payment_notification(store, client, object_id, moment, audit)
+    elif event in REFUND_EVENTS:
+        result = _refund_notification(store, client, object_id, moment)
+    else:
+        result = WebhookResult("ignored_event")  # YooKassa adds events; unknown ones are not ours to act on
+    if not result.noted:  # a payment's decision carries its entry in its own write
+        store.add_audit_entry(audit(result))
     count("WebhookAccepted")
     logger.info("notification handled", extra={"outcome": result.outcome, "paymentId": result.payment_id})
     return result
 
 
 def _payment_notification(
-    store: WebhookStore, client: YooKassa, object_id: str, now: datetime
+    store: WebhookStore,
+    client: YooKassa,
+    object_id: str,
+    now: datetime,
+    audit: Callable[[WebhookResult], AuditEntry],
 ) -> WebhookResult:
     try:
         fetched = client.get_payment(object_id)
@@ -102,11 +110,16 @@ def _payment_notification(
         logger.info("notified payment is not ours", extra={"yookassaId": fetched.id})
         return WebhookResult("unknown_payment", fetched_status=str(fetched.status))
     bind(paymentId=payment.payment_id, yookassaId=fetched.id)
-    result = apply_provider_payment(store, client, payment, fetched, now)
+    status = str(fetched.status)
+
+    def note(outcome: SyncOutcome) -> AuditEntry:
+        return audit(WebhookResult(str(outcome), payment.payment_id, status))
+
+    result = apply_provider_payment(store, client, payment, fetched, now, note)
     if result.outcome is SyncOutcome.MISMATCH:
         _rejected(f"mismatch_{result.reason}")
-        return WebhookResult(f"mismatch:{result.reason}", payment.payment_id, str(fetched.status))
-    return WebhookResult(str(result.outcome), payment.payment_id, str(fetched.status))
+        return WebhookResult(f"mismatch:{result.reason}", payment.payment_id, status)
+    return WebhookResult(str(result.outcome), payment.payment_id, status, noted=result.noted)
 
 
 def _refund_notification(store: WebhookStore, client: YooKassa, object_id: str, now: datetime) -> WebhookResult:
