@@ -11,6 +11,7 @@ from payments.domain.subscriptions import add_months
 from payments.errors import NotFound, SubscriptionNotResumable
 from payments.schemas import CreateSubscriptionPaymentRequest
 from payments.services.payments import create_subscription_payment
+from payments.services.refunds import refund_payment
 from payments.services.renewal import RenewalSummary, renew
 from payments.services.status import latest_order_payment
 from payments.services.subscriptions import (
@@ -302,3 +303,43 @@ def test_an_orders_latest_payment_is_found_by_its_order(store: InMemoryStore, yo
     assert latest_order_payment(store, ALICE, "o-1").status is PaymentStatus.PAID
     with pytest.raises(NotFound):
         latest_order_payment(store, BOB, "o-1")
+
+
+def test_turning_renewal_off_after_an_early_decline_keeps_the_paid_time(
+    plans: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    """The first charge is made a day before the paid time ends; its decline makes the subscription
+    past due, but the customer who then turns renewal off still has that day."""
+    subscribe(plans, yookassa)
+    method = plans.subscriptions["s-1"].payment_method
+    assert method is not None
+    yookassa.next_charge[method.method_id] = "insufficient_funds"
+    run(plans, yookassa, DUE)
+    assert resume_subscription(plans, SETTINGS, ALICE, "s-1", DUE).status is SubscriptionStatus.PAST_DUE  # on
+    view = cancel_subscription(plans, SETTINGS, ALICE, "s-1", DUE + timedelta(minutes=10))
+    assert (view.status, view.auto_renew, view.end_date, view.next_charge_at) == (
+        SubscriptionStatus.ACTIVE,
+        False,
+        MONTH_END,
+        None,
+    )
+    assert run(plans, yookassa, DUE + timedelta(days=1)).ended == 1  # the paid time is over: canceled
+    assert plans.subscriptions["s-1"].status is SubscriptionStatus.CANCELED
+    assert len(charges(yookassa)) == 1
+
+
+def test_a_period_whose_renewal_was_refunded_is_charged_anew_as_a_new_payment(
+    plans: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    subscribe(plans, yookassa)
+    run(plans, yookassa, DUE)
+    [first] = charges(yookassa)
+    renewal = plans.find_payment_by_yookassa_id(first)
+    assert renewal is not None
+    refund_payment(plans, yookassa, renewal.payment_id, None, None, requested_by="ops", now=DUE)
+    assert plans.subscriptions["s-1"].end_date == MONTH_END  # the period taken back; renewal still on
+    assert run(plans, yookassa, DUE + timedelta(minutes=5)).renewed == 1
+    second = [c for c in charges(yookassa) if c != first]
+    again = plans.find_payment_by_yookassa_id(second[0])
+    assert again is not None and again.payment_id != renewal.payment_id
+    assert plans.subscriptions["s-1"].end_date == add_months(MONTH_END, 1)

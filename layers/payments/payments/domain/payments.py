@@ -123,14 +123,17 @@ def start_subscription_payment(subscription: Subscription | None, payment: Payme
     return Changes(created=(payment,), updated=(Update(subscription, pointed),))
 
 
-# Renewal payment ids are derived, never random: one subscription, one period start, one try -> one id,
-# so one Idempotence-Key (``Payment.idempotence_key``), however often the renewal is re-run.
+# Renewal payment ids are derived, never random: one subscription, one period start, one try (at one
+# version of the subscription) -> one id, so one Idempotence-Key (``Payment.idempotence_key``).
 _RENEWAL_IDS = uuid.UUID("6f1b7c52-9a4e-4d4f-8a57-3c0b1e2d9f10")
 
 
-def renewal_payment_id(subscription_id: str, period_start: datetime, attempt: int) -> str:
-    """The id of the ``attempt``-th charge of the period starting at ``period_start``."""
-    return str(uuid.uuid5(_RENEWAL_IDS, f"{subscription_id}|{period_start.isoformat()}|{attempt}"))
+def renewal_payment_id(subscription_id: str, period_start: datetime, attempt: int, version: int) -> str:
+    """The id of the ``attempt``-th charge of the period starting at ``period_start``, decided at the
+    subscription's ``version``: a re-run that finds no charge recorded derives the same id again, and a
+    period charged anew after its first charge was refunded in full (the version moved on) a new one."""
+    basis = f"{subscription_id}|{period_start.isoformat()}|{attempt}|{version}"
+    return str(uuid.uuid5(_RENEWAL_IDS, basis))
 
 
 def start_renewal(
@@ -154,7 +157,9 @@ def start_renewal(
         raise PlanPriceMissing(f"The plan {plan_id} has no {subscription_type} price to renew at")
     payment = replace(
         new_payment(
-            renewal_payment_id(subscription.subscription_id, subscription.end_date, attempt),
+            renewal_payment_id(
+                subscription.subscription_id, subscription.end_date, attempt, subscription.version
+            ),
             subscription.user_id,
             price,
             now,

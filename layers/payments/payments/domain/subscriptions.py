@@ -227,22 +227,36 @@ def method_saved(subscription: Subscription, payment: Payment, method: ProviderM
 
 def cancel_renewal(subscription: Subscription, now: datetime) -> Subscription | None:
     """The customer turns renewal off: no more charges; the paid time is kept and then the subscription
-    is ``canceled`` (at once when it is ``past_due``: its paid time is over). ``None``: nothing to change."""
+    is ``canceled`` (at once when its paid time is over already: a ``past_due`` one after its end). A
+    ``past_due`` one within its paid time (its first charge, made a day early, was declined) is
+    ``active`` again, its retries dropped. ``None``: nothing to change."""
     status = subscription.status
     if status.is_final or (not subscription.auto_renew and status is not SubscriptionStatus.PAST_DUE):
         return None
-    if status is SubscriptionStatus.PAST_DUE:
+    ended = subscription.end_date is None or subscription.end_date <= now
+    if status is SubscriptionStatus.PAST_DUE and ended:
         return replace(
             end_subscription(subscription, SubscriptionStatus.CANCELED),
             canceled_at=now,
         )
     # The card stays on record until the paid time ends, so that ``resume`` can turn renewal back on.
-    return replace(subscription, auto_renew=False, canceled_at=now, version=subscription.version + 1)
+    return replace(
+        subscription,
+        status=SubscriptionStatus.ACTIVE,
+        auto_renew=False,
+        canceled_at=now,
+        renewal_failures=0,
+        first_failure_at=None,
+        version=subscription.version + 1,
+    )
 
 
 def resume_renewal(subscription: Subscription, now: datetime) -> Subscription | None:
     """Renewal back on, while the paid time has not ended and a card is saved. ``None``: it is on."""
-    if subscription.auto_renew and subscription.status is SubscriptionStatus.ACTIVE:
+    if subscription.auto_renew and subscription.status in (
+        SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.PAST_DUE,
+    ):
         return None
     end = subscription.end_date
     if subscription.status is not SubscriptionStatus.ACTIVE or end is None or end <= now:

@@ -3,7 +3,8 @@ its next period to its saved card, retried while it is past due, or ended when i
 
 A period is charged at most once, whatever is retried, re-run or crashes: the charge's payment is
 written (and the subscription points at it) before YooKassa is asked, its id and so its Idempotence-Key
-are derived from the subscription, the period's start and the try (``renewal_payment_id``), and a run
+are derived from the subscription, the period's start and the try (``renewal_payment_id``; and the
+subscription's version, so a period charged anew after a full refund is a new charge), and a run
 that finds a charge in flight finishes that one instead of starting another. YooKassa's answer is applied
 through the one sync path (``apply_provider_payment``), like every payment's: a decline moves the
 subscription's dunning on (``settlement.close_payment``), success appends the period.
