@@ -343,3 +343,16 @@ def test_a_period_whose_renewal_was_refunded_is_charged_anew_as_a_new_payment(
     again = plans.find_payment_by_yookassa_id(second[0])
     assert again is not None and again.payment_id != renewal.payment_id
     assert plans.subscriptions["s-1"].end_date == add_months(MONTH_END, 1)
+
+
+def test_a_renewal_that_cannot_be_priced_fails_until_the_end_then_lapses(
+    plans: InMemoryStore, yookassa: FakeYooKassa
+) -> None:
+    subscribe(plans, yookassa)
+    plans.save_plan(Plan("basic", "Базовый", {SubscriptionType.YEARLY: 990_000}))  # monthly withdrawn
+    assert run(plans, yookassa, DUE).errors == 1  # an operator can still fix the plan
+    assert plans.subscriptions["s-1"].status is SubscriptionStatus.ACTIVE
+    assert run(plans, yookassa, MONTH_END).ended == 1
+    lapsed = plans.subscriptions["s-1"]
+    assert (lapsed.status, lapsed.auto_renew) == (SubscriptionStatus.EXPIRED, False)
+    assert charges(yookassa) == []

@@ -21,13 +21,14 @@ from payments.domain import (
     PaymentStatus,
     Plan,
     Subscription,
+    SubscriptionStatus,
     SubscriptionType,
     Update,
 )
 from payments.domain.payments import start_renewal
 from payments.domain.receipts import Receipt
 from payments.domain.subscriptions import Step, current_choice, end_subscription, renewal_step
-from payments.errors import NotFound, PaymentsError, ProviderError
+from payments.errors import NotFound, PaymentsError, PlanPriceMissing, ProviderError
 from payments.money import Kopecks
 from payments.observability import count, logger
 from payments.ports import RenewalStore, YooKassa
@@ -131,16 +132,30 @@ def _renew_one(
                 extra={"subscriptionId": subscription_id, "status": str(renewal.status)},
             )
             return None
-        plan = _plan_at_renewal(store, subscription)
-        changes = start_renewal(
-            subscription,
-            plan,
-            now,
-            renewal.attempt,
-            renewal.final,
-            capture=settings.capture_mode == "auto",
-            receipt_for=_receipts(store, settings, subscription),
-        )
+        try:
+            changes = start_renewal(
+                subscription,
+                _plan_at_renewal(store, subscription),
+                now,
+                renewal.attempt,
+                renewal.final,
+                capture=settings.capture_mode == "auto",
+                receipt_for=_receipts(store, settings, subscription),
+            )
+        except (NotFound, PlanPriceMissing):
+            # Nothing can be charged (the plan or its price is gone): an operator may fix the catalog
+            # before the paid time ends; after it, the subscription lapses instead of failing every hour.
+            assert subscription.end_date is not None
+            if now < subscription.end_date:
+                raise
+            expired = end_subscription(subscription, SubscriptionStatus.EXPIRED)
+            store.commit(Changes(updated=(Update(subscription, expired),)))
+            summary.ended += 1
+            logger.error(
+                "a subscription could not be renewed: its plan has no price",
+                extra={"subscriptionId": subscription_id},
+            )
+            return None
         store.commit(changes)
         charge = changes.created[0]
         assert isinstance(charge, Payment)
