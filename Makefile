@@ -22,7 +22,12 @@ $(STAMP): requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
-setup: $(STAMP) ## create the virtualenv with the pinned dev requirements
+setup: $(STAMP) $(BIN)/payments ## create the virtualenv with the pinned dev requirements and the `payments` command
+
+# The `payments` console script (pyproject.toml [project.scripts]): an editable install of local/ only.
+$(BIN)/payments: $(STAMP) pyproject.toml
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
 
 dev: $(STAMP) ## run the whole stack locally: gateway :3000, webhook :3001, YooKassa sandbox :8090
 	$(BIN)/python -m local dev
@@ -33,7 +38,7 @@ sandbox: $(STAMP) ## run the YooKassa sandbox alone on :8090 (python -m local.yo
 token: $(STAMP) ## print a dev JWT: make -s token SUB=alice [SCOPE=payments/admin]
 	@$(BIN)/python -m local token --sub "$(or $(SUB),alice)" $(if $(SCOPE),--scope "$(SCOPE)")
 
-test: lint typecheck validate ## everything CI runs: lint, types, template, all tests
+test: setup lint typecheck validate ## everything CI runs: lint, types, template, all tests
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: $(STAMP) ## ruff lint and format check, the import contracts (pyproject.toml)

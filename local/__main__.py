@@ -94,6 +94,7 @@ def dev(_: argparse.Namespace) -> int:
     try:
         stack.start_dev()
         stack.wait_ready()
+        stack.record_state()  # .local-state/stack.json: where the `payments` command finds this stack
     except PortInUse as exc:
         log.error("%s", exc)
         stack.stop()

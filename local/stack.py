@@ -14,11 +14,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from local import lambda_runtime
 from local.auth import TokenIssuer, dev_authorizer, dev_issuer
+from local.cli.state import StackState, remove_state, state_file, write_state
 from local.dynamodb import (
     DEFAULT_TABLE_NAME,
     REGION,
@@ -42,6 +45,8 @@ SANDBOX_SECRET_KEY = "test_sandbox_secret"  # noqa: S105 - the sandbox's well-kn
 LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 ADMIN_SCOPE = "payments/admin"
+# Never recorded in .local-state/stack.json: the credentials are named by their source only.
+UNRECORDED_SETTINGS = frozenset({"YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY", "YOOKASSA_SECRET_ARN"})
 # The admin routes of ARCHITECTURE.md section 3: the demo data goes through our own handlers.
 PUT_ORDER_ROUTE = "PUT /admin/orders/{orderId}"
 PUT_PLAN_ROUTE = "PUT /admin/plans/{planId}"
@@ -175,6 +180,7 @@ class LocalStack:
         self.scheduler: Scheduler | None = None
         self.issuer: TokenIssuer | None = None
         self.yookassa_api_url = ""
+        self.recorded: Path | None = None  # .local-state/stack.json, while it records this stack
 
     # ---------------------------------------------------------------- parts
     def start_dynamodb(self) -> None:
@@ -317,8 +323,39 @@ class LocalStack:
             if pending:
                 time.sleep(0.1)
 
+    # ---------------------------------------------------------------- .local-state/stack.json
+    def record_state(self) -> bool:
+        """Write where this stack runs to ``.local-state/stack.json`` (``LOCAL_STATE_DIR``), for the
+        ``payments`` command; another live stack's record is left alone (False)."""
+        from payments.settings import Settings
+
+        assert self.dynamodb is not None
+        names = {name.upper() for name in Settings.model_fields} - UNRECORDED_SETTINGS
+        state = StackState(
+            pid=os.getpid(),
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            api_url=self.api_url,
+            webhook_url=self.webhook_url,
+            dynamodb_endpoint=self.dynamodb.endpoint,
+            region=self.environ.get("AWS_REGION", REGION),
+            table_name=self.config.table_name,
+            yookassa_api_url=self.yookassa_api_url,
+            sandbox_url=self.sandbox.base_url if self.sandbox is not None else None,
+            credentials="sandbox" if self.sandbox is not None else "environment",
+            settings={name: value for name, value in self.environ.items() if name in names},
+        )
+        path = state_file(self.environ)
+        if not write_state(state, path):
+            log.warning("%s records another running stack: `payments` talks to that one", path)
+            return False
+        self.recorded = path
+        return True
+
     def stop(self) -> None:
         """Stop in reverse order; each part is stopped even if another fails to."""
+        if self.recorded is not None:  # first: nobody should find a stack that is going away
+            remove_state(self.recorded, os.getpid())
+            self.recorded = None
         steps: list[tuple[str, Callable[[], None]]] = []
         if self.scheduler is not None:  # first: no run may start against parts being stopped
             steps.append(("scheduler", self.scheduler.stop))

@@ -1,0 +1,5 @@
+"""``python -m local.cli``: the ``payments`` command without installing it."""
+
+from local.cli import main
+
+main()
