@@ -51,7 +51,7 @@ fmt: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 typecheck: $(STAMP) ## mypy over the layer, handlers, local runner and tests
-	$(BIN)/mypy layers/payments/payments functions local tests
+	$(BIN)/mypy layers/payments/payments functions local tests bench
 
 validate: $(STAMP) ## sam validate --lint, then SAM -> CloudFormation offline + cfn-lint (offline)
 	$(BIN)/sam validate --lint
@@ -77,8 +77,8 @@ e2e: $(STAMP) ## the local stack as a subprocess, over HTTP, and the browser tes
 mutation: $(STAMP) ## mutation testing of money and the domain against tests/unit (minutes; not in make test)
 	$(BIN)/python scripts/mutation.py
 
-bench: $(STAMP) ## speed figures (not tests)
-	$(BIN)/python bench/sandbox_bench.py
+bench: $(STAMP) ## speed and cost against baselines, see bench/__init__.py (BENCH_QUICK=1: a quick check)
+	$(BIN)/python -m bench
 
 clean: ## remove build output and caches (keeps the virtualenv)
 	rm -rf .aws-sam build .pytest_cache .mypy_cache .ruff_cache .hypothesis
