@@ -55,7 +55,7 @@ class Settings(BaseModel):
     stale_pending_seconds: int = Field(default=15, ge=0)  # a poll older than this asks YooKassa itself
     provider_refresh_interval_seconds: int = Field(default=5, ge=0)  # at most one such ask per payment
     reconcile_after_seconds: int = Field(default=120, ge=0)  # the reconciler's threshold
-    reconcile_concurrency: int = Field(default=8, ge=1, le=32)  # payments the reconciler checks at once
+    reconcile_concurrency: int = Field(default=16, ge=1, le=32)  # payments the reconciler checks at once
     pending_shards: int = Field(default=8, ge=1, le=64)
     audit_ttl_days: int = Field(default=90, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
