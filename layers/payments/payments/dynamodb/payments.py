@@ -1,6 +1,5 @@
 """Payments: by id, by YooKassa's id, the pending ones (for the reconciler), and the poll rate limit."""
 
-import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,7 +8,7 @@ from payments.domain import Payment
 from payments.dynamodb import keys
 from payments.dynamodb.items import PaymentItem, YooKassaLookupItem
 from payments.dynamodb.mapping import payment_of
-from payments.dynamodb.table import PENDING_INDEX, USER_PENDING_INDEX, Patch, Table
+from payments.dynamodb.table import USER_PENDING_INDEX, Patch, Table
 from payments.errors import ConcurrentUpdate
 
 
@@ -29,18 +28,10 @@ class Payments:
 
     def pending_payments(self, older_than: datetime) -> Iterator[Payment]:
         """Every shard of the sparse PendingIndex (only pending payments carry its attributes), merged
-        oldest first: a flood of fresh payments in one shard cannot starve older ones in another."""
-        cutoff = keys.iso(older_than)
-        shards = [
-            self.table.query(
-                PaymentItem,
-                f"{keys.PENDING_SHARD}#{shard}",
-                PaymentItem.pending_since < cutoff,
-                index=PENDING_INDEX,
-            )
-            for shard in range(self.pending_shards)
-        ]
-        for item in heapq.merge(*shards, key=lambda item: item.pending_since or ""):
+        oldest first."""
+        for item in self.table.pending_oldest_first(
+            PaymentItem, keys.PENDING_SHARD, self.pending_shards, older_than
+        ):
             yield payment_of(item)
 
     def payable_pending_count(self, user_id: str, created_after: datetime) -> int:

@@ -8,7 +8,7 @@ from payments.domain import RefundRequest
 from payments.dynamodb import keys
 from payments.dynamodb.items import AppliedRefundItem, RefundRequestItem
 from payments.dynamodb.mapping import refund_request_of
-from payments.dynamodb.table import PENDING_INDEX, Table
+from payments.dynamodb.table import Table
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,8 @@ class RefundRequests:
 
     def held_refund_requests(self, older_than: datetime) -> Iterator[RefundRequest]:
         """The PendingIndex's ``REFUND#<n>`` shards: only requests that hold money carry them."""
-        cutoff = keys.iso(older_than)
-        for shard in range(self.pending_shards):
-            shard_key = f"{keys.HELD_REFUND_SHARD}#{shard}"
-            since = RefundRequestItem.pending_since < cutoff
-            for item in self.table.query(RefundRequestItem, shard_key, since, index=PENDING_INDEX):
-                yield refund_request_of(item)
+        shards = self.table.pending_oldest_first(
+            RefundRequestItem, keys.HELD_REFUND_SHARD, self.pending_shards, older_than
+        )
+        for item in shards:
+            yield refund_request_of(item)

@@ -1,7 +1,6 @@
 """Subscriptions: by id, the owner's (``UserSubscriptionIndex``), and those whose paid time ends soon
 (the PendingIndex's ``RENEW#<n>`` shards, for the renewal function). Written through ``commit``."""
 
-import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +9,7 @@ from payments.domain import Subscription
 from payments.dynamodb import keys
 from payments.dynamodb.items import SubscriptionItem
 from payments.dynamodb.mapping import subscription_of
-from payments.dynamodb.table import PENDING_INDEX, USER_SUBSCRIPTION_INDEX, Table
+from payments.dynamodb.table import USER_SUBSCRIPTION_INDEX, Table
 
 
 @dataclass(frozen=True)
@@ -30,15 +29,8 @@ class Subscriptions:
     def subscriptions_due(self, ending_before: datetime) -> Iterator[Subscription]:
         """Active and past-due subscriptions whose paid time ends before ``ending_before``: every
         ``RENEW#<n>`` shard, merged soonest first (only they carry those shards)."""
-        cutoff = keys.iso(ending_before)
-        shards = [
-            self.table.query(
-                SubscriptionItem,
-                f"{keys.RENEWAL_SHARD}#{shard}",
-                SubscriptionItem.pending_since < cutoff,
-                index=PENDING_INDEX,
-            )
-            for shard in range(self.shards)
-        ]
-        for item in heapq.merge(*shards, key=lambda item: item.pending_since or ""):
+        shards = self.table.pending_oldest_first(
+            SubscriptionItem, keys.RENEWAL_SHARD, self.shards, ending_before
+        )
+        for item in shards:
             yield subscription_of(item)

@@ -11,8 +11,10 @@ Failures: a lost condition (``ConditionalCheckFailed``, a transaction canceled b
 concurrent transaction) is ``ConcurrentUpdate``; anything else PynamoDB raises is ``StoreUnavailable``.
 """
 
+import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -20,8 +22,10 @@ from pynamodb.connection.base import MetaTable
 from pynamodb.constants import ITEM, ITEMS, LAST_EVALUATED_KEY
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
+from payments.dynamodb import keys
 from payments.dynamodb.items import Item
 from payments.dynamodb.keys import META
 from payments.errors import ConcurrentUpdate, StoreUnavailable
@@ -121,6 +125,17 @@ class Table:
             start = page.get(LAST_EVALUATED_KEY)
             if not start:
                 return
+
+    def pending_oldest_first[I: Item](
+        self, model: type[I], prefix: str, shards: int, before: datetime
+    ) -> Iterator[I]:
+        """The PendingIndex's ``<prefix>#<n>`` shards (``keys.shard_of``), items with ``pendingSince``
+        before ``before``, merged oldest first: a flood in one shard cannot starve older items in another."""
+        since = Path("pendingSince") < keys.iso(before)
+        queries = [
+            self.query(model, f"{prefix}#{shard}", since, index=PENDING_INDEX) for shard in range(shards)
+        ]
+        return heapq.merge(*queries, key=lambda item: str(getattr(item, "pending_since", None) or ""))
 
     def count(self, hash_key: str, range_key_condition: Condition, *, index: str) -> int:
         """How many items of one index partition match (``Select=COUNT``: no item is read out)."""
