@@ -68,6 +68,7 @@ def _banner(stack: Any, started: float) -> str:
         f"  DynamoDB                {dynamodb}, table {stack.config.table_name}",
         f'  Dev tokens              POST {api}/_local/token {{"sub": "alice"}}',
         f"  JWKS                    {api}/_local/jwks.json",
+        f"  Functions               {_concurrency(stack.config.lambda_concurrency)}",
         "",
         "A dev token for alice (valid 1 h; another one: make token SUB=bob):",
         f"  export TOKEN={token}",
@@ -80,6 +81,12 @@ def _banner(stack: Any, started: float) -> str:
         f"ready in {time.monotonic() - started:.1f} s; Ctrl-C stops everything",
     ]
     return "\n".join(lines)
+
+
+def _concurrency(workers: int) -> str:
+    if workers == 0:
+        return "in this process, one invocation at a time (LAMBDA_CONCURRENCY=0)"
+    return f"up to {workers} worker process(es) each, started on demand (LAMBDA_CONCURRENCY)"
 
 
 def dev(_: argparse.Namespace) -> int:

@@ -86,8 +86,17 @@ def ensure_port_free(host: str, port: int, setting: str) -> None:
 _ISOLATION_GUARD = threading.Lock()
 _ISOLATION_LOCK = threading.RLock()
 _ISOLATION_USERS = 0
-_ISOLATED_OPERATIONS = ("put_item", "get_item", "query", "update_item", "delete_item", "transact_write_items")
+_ISOLATED_OPERATIONS = (
+    "put_item",
+    "get_item",
+    "query",
+    "scan",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+)
 _ORIGINAL_OPERATIONS: dict[str, Callable[..., Any]] = {}
+_UNDO_ITEM_LEVEL: list[Callable[[], None]] = []
 
 
 @contextlib.contextmanager
@@ -97,16 +106,24 @@ def isolated_dynamodb_transactions() -> Iterator[None]:
     moto applies a TransactWriteItems item by item and, when a condition fails, restores a copy of the
     whole table taken before it began, with no lock: a concurrent request's committed write in between
     is silently undone (a refund reservation vanished that way). DynamoDB itself isolates transactions,
-    so the emulator's operations run one at a time here. Our code is not touched.
+    so the emulator's operations run one at a time here, whichever thread or process (the stack's Lambda
+    workers) sends them: a transaction is all or nothing and a condition is checked and written at once.
+    Our code is not touched. Transactions roll back with an item-level undo instead of moto's copy of the
+    whole table (``local.moto_patches.item_level_transactions``), applied under the same lock.
 
     Used by ``make dev``'s moto and the test suite's alike. It patches moto's backend class for the whole
     process, so nested and overlapping uses share one patch: the first patches, the last restores.
     """
     from moto.dynamodb.models import DynamoDBBackend
 
+    from local.moto_patches import item_level_transactions
+
     global _ISOLATION_USERS  # noqa: PLW0603 - one patch per process, counted
     with _ISOLATION_GUARD:
         if _ISOLATION_USERS == 0:
+            undo = item_level_transactions()  # first: the lock below must cover its undo too
+            if undo is not None:
+                _UNDO_ITEM_LEVEL.append(undo)
             for name in _ISOLATED_OPERATIONS:
                 original = getattr(DynamoDBBackend, name)
                 _ORIGINAL_OPERATIONS[name] = original
@@ -121,6 +138,8 @@ def isolated_dynamodb_transactions() -> Iterator[None]:
                 for name, original in _ORIGINAL_OPERATIONS.items():
                     setattr(DynamoDBBackend, name, original)
                 _ORIGINAL_OPERATIONS.clear()
+                while _UNDO_ITEM_LEVEL:
+                    _UNDO_ITEM_LEVEL.pop()()
 
 
 def _serialized(original: Callable[..., Any]) -> Callable[..., Any]:

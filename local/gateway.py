@@ -3,7 +3,8 @@
 Every route comes from ``template.yaml`` (``local.template.http_routes``); nothing here names a product
 route. A request becomes the payload v2.0 event API Gateway would send (the shape of
 ``sam local generate-event apigateway http-api-proxy``), the route's JWT authorizer and scopes are
-enforced with API Gateway's answers, the function runs in this process (``local.lambda_runtime``) and its
+enforced with API Gateway's answers, the function runs in a worker process of its pool
+(``local.workers``), or in this process (``local.lambda_runtime``) one invocation at a time, and its
 result is turned into HTTP the way API Gateway does. The webhook function is served on its own port like
 a Function URL. The same server hands out dev tokens under ``/_local`` and serves the demo frontend.
 """
@@ -28,6 +29,7 @@ from local import lambda_runtime
 from local.auth import AuthError, JwtAuthorizer, TokenIssuer
 from local.schedules import AlreadyRunning, NotScheduled, ScheduledRunner, parse_time
 from local.template import TEMPLATE, Route, functions, http_routes, load
+from local.workers import NoWorker, WorkerError, WorkerPools
 
 log = logging.getLogger("local.gateway")
 access_log = logging.getLogger("local.access")
@@ -280,19 +282,35 @@ def _specificity(route: Route) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------------------- invoking
 class LocalLambda:
-    """Runs functions in this process like warm Lambda containers, one invocation at a time.
+    """Runs functions like Lambda: in worker pools, or in this process one invocation at a time.
 
-    Lambda isolates every invocation; here all handlers share one interpreter, and Powertools keeps
-    per-invocation state on module-level objects (the resolver's current event, the logger's keys, the
-    metrics buffer shared by every function). Serialising invocations is what keeps them isolated.
-    An invocation longer than the function's Timeout counts as Lambda's "Task timed out"; the caller
-    stops waiting after the integration timeout, like API Gateway.
+    With ``workers`` (``make dev``), every function has its own pool of worker processes, one
+    invocation at a time per worker (``local.workers``): concurrent requests run concurrently, as on
+    AWS. Without, the functions run in this process like warm Lambda containers, one invocation at a
+    time: all handlers then share one interpreter, and Powertools keeps per-invocation state on
+    module-level objects (the resolver's current event, the logger's keys, the metrics buffer shared by
+    every function), so serialising invocations is what keeps them isolated. An invocation longer than
+    the function's Timeout counts as Lambda's "Task timed out" (a worker is stopped then, as Lambda
+    stops it); the caller stops waiting after the integration timeout, like API Gateway, and that wait
+    includes the time spent waiting for a free worker.
     """
 
-    def __init__(self, invoke: Invoker = lambda_runtime.invoke, template: Path = TEMPLATE) -> None:
+    def __init__(
+        self,
+        invoke: Invoker = lambda_runtime.invoke,
+        template: Path = TEMPLATE,
+        *,
+        workers: WorkerPools | None = None,
+    ) -> None:
         self._invoke = invoke
+        self._workers = workers
         self._timeouts = {fid: fn.timeout for fid, fn in functions(template).items()}
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the workers (a no-op in-process)."""
+        if self._workers is not None:
+            self._workers.close()
 
     def __call__(
         self,
@@ -309,19 +327,16 @@ class LocalLambda:
         """
         outcome: dict[str, Any] = {}
         finished = threading.Event()
+        deadline = time.monotonic() + wait
 
         def run() -> None:
             try:
-                with self._lock:
-                    started = time.monotonic()
-                    try:
-                        outcome["result"] = self._invoke(function_id, event)
-                    except BaseException as exc:  # noqa: BLE001 - handed to the caller, like Lambda's error result
-                        outcome["error"] = exc
-                    elapsed = time.monotonic() - started
-                    timeout = self._timeouts.get(function_id, 3)
-                    if elapsed > timeout and "error" not in outcome:
-                        outcome["error"] = TimeoutError(f"Task timed out after {timeout:.2f} seconds")
+                if self._workers is not None:
+                    outcome["result"] = self._workers.invoke(function_id, event, deadline)
+                else:
+                    outcome["result"] = self._in_process(function_id, event)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller, like Lambda's error result
+                outcome["error"] = exc
             finally:
                 if done is not None:
                     done()
@@ -335,9 +350,21 @@ class LocalLambda:
             raise
         if not finished.wait(wait):
             raise IntegrationTimeout(f"{function_id} did not answer within {wait:.0f} s")
+        if isinstance(outcome.get("error"), NoWorker):  # no worker freed up within the wait
+            raise IntegrationTimeout(f"{function_id} did not answer within {wait:.0f} s: {outcome['error']}")
         if "error" in outcome:
             raise outcome["error"]
         return outcome["result"]
+
+    def _in_process(self, function_id: str, event: dict[str, Any]) -> Any:
+        with self._lock:
+            started = time.monotonic()
+            result = self._invoke(function_id, event)
+            elapsed = time.monotonic() - started
+        timeout = self._timeouts.get(function_id, 3)
+        if elapsed > timeout:
+            raise TimeoutError(f"Task timed out after {timeout:.2f} seconds")
+        return result
 
 
 class IntegrationTimeout(Exception):
@@ -356,7 +383,12 @@ class Gateway:
         template: Path = TEMPLATE,
         invoker: Invoker | None = None,
         demo_data: DemoData | None = None,
+        workers: WorkerPools | None = None,
     ) -> None:
+        """``workers``: run the functions in these pools (``make dev``); without, in this process with
+        ``invoker`` (default ``lambda_runtime.invoke``), one at a time."""
+        if workers is not None and invoker is not None:
+            raise ValueError("either workers or an in-process invoker, not both")
         self.issuer = issuer
         self.frontend_url = frontend_url
         self.authorizer: JwtAuthorizer = JwtAuthorizer(issuer.key.jwks(), issuer.issuer, [issuer.audience])
@@ -366,9 +398,13 @@ class Gateway:
         if len(url_functions) > 1:
             log.warning("only the first Function URL is served locally: %s", url_functions[0])
         self.function_url_function = url_functions[0] if url_functions else None
-        self.invoke = LocalLambda(invoker or lambda_runtime.invoke, template)
+        self.invoke = LocalLambda(invoker or lambda_runtime.invoke, template, workers=workers)
         self.runner = ScheduledRunner(self.invoke, template)
         self.demo_data = demo_data
+
+    def close(self) -> None:
+        """Stop the functions' workers, if any."""
+        self.invoke.close()
 
     # ---------------------------------------------------------------- API port
     def handle_api(self, request: Request) -> Response:
@@ -422,6 +458,11 @@ class Gateway:
         except IntegrationTimeout:
             log.error("%s: integration timeout (%.0f s)", function_id, INTEGRATION_TIMEOUT_SECONDS)
             return Response.message(503, "Service Unavailable")
+        except WorkerError as exc:  # its traceback, if any, is in the worker's own output
+            log.error(
+                "%s failed (%s: %s); answering %s as AWS would", function_id, exc.error_type, exc, error_status
+            )
+            return self._function_error(error_status)
         except Exception:
             log.exception("%s raised; answering %s as AWS would", function_id, error_status)
             return self._function_error(error_status)
@@ -534,8 +575,9 @@ class Gateway:
             log.error("%s: still running after its timeout; not waiting any longer", function_id)
             return Response.error(504, "function_timeout", f"{function_id} did not finish in time")
         except Exception as exc:  # noqa: BLE001 - the function's error result, as one log line and one envelope
-            log.warning("%s: run on request failed: %s: %s", function_id, type(exc).__name__, exc)
-            return Response.error(500, "function_error", f"{function_id} raised {type(exc).__name__}: {exc}")
+            kind = exc.error_type if isinstance(exc, WorkerError) else type(exc).__name__
+            log.warning("%s: run on request failed: %s: %s", function_id, kind, exc)
+            return Response.error(500, "function_error", f"{function_id} raised {kind}: {exc}")
         return Response.json(200, result)
 
     # ---------------------------------------------------------------- demo frontend
@@ -759,8 +801,12 @@ class GatewayServers:
         return cls(gateway, api, url)
 
     def stop(self) -> None:
-        for listener in (self.api, self.function_url):
-            stop_listener(listener)
+        """Stop listening, then stop the gateway's workers."""
+        try:
+            for listener in (self.api, self.function_url):
+                stop_listener(listener)
+        finally:
+            self.gateway.close()
 
 
 def stop_listener(listener: Listener) -> None:

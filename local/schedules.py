@@ -230,7 +230,7 @@ def scheduled_event(
 
 # --------------------------------------------------------------------------------------- running
 class Invoke(Protocol):
-    """``local.gateway.LocalLambda``: the one serialised way functions run in this process."""
+    """``local.gateway.LocalLambda``: the one way functions run locally (in workers or in-process)."""
 
     def __call__(
         self, function_id: str, event: dict[str, Any], wait: float = ..., done: Callable[[], None] | None = ...
@@ -383,7 +383,7 @@ class Scheduler:
                 function_id,
                 format_time(due),
                 time.monotonic() - started,
-                type(exc).__name__,
+                getattr(exc, "error_type", type(exc).__name__),  # a worker's error names the handler's
                 exc,
             )
         else:

@@ -1,8 +1,9 @@
 """The whole payment service on one machine: DynamoDB, the YooKassa sandbox, the gateway, the demo data.
 
 ``LocalStack`` is used by ``python -m local dev`` (long-running) and ``python -m local invoke`` (one event).
-In local mode every handler runs in this process, so the handlers' configuration is this process's
-environment, set once here before the first handler loads.
+The handlers' configuration is this process's environment, set once here before the first handler loads:
+handlers run in this process (the demo data's seeding, ``invoke``, ``LAMBDA_CONCURRENCY=0``) or in the
+gateway's worker processes, which are started with a copy of it.
 """
 
 import json
@@ -13,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from local.dynamodb import (
 from local.gateway import Gateway, GatewayServers, Request, build_event
 from local.schedules import Scheduler
 from local.template import functions, http_routes, load
+from local.workers import DEFAULT_CONCURRENCY, WorkerPools, lambda_concurrency
 
 log = logging.getLogger("local.stack")
 
@@ -60,6 +62,7 @@ class StackConfig:
     sandbox_port: int = 8090
     dynamodb_port: int = 8000
     table_name: str = DEFAULT_TABLE_NAME
+    lambda_concurrency: int = DEFAULT_CONCURRENCY  # workers per function; 0 = in this process
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "StackConfig":
@@ -69,6 +72,7 @@ class StackConfig:
             sandbox_port=int(environ.get("SANDBOX_PORT", cls.sandbox_port)),
             dynamodb_port=int(environ.get("DYNAMODB_PORT", cls.dynamodb_port)),
             table_name=environ.get("TABLE_NAME", DEFAULT_TABLE_NAME),
+            lambda_concurrency=lambda_concurrency(environ),
         )
 
 
@@ -254,14 +258,7 @@ class LocalStack:
         config = self.config
         api_port = config.api_port or free_port(config.host)
         webhook_port = config.webhook_port or free_port(config.host)
-        self.config = config = StackConfig(
-            host=config.host,
-            api_port=api_port,
-            webhook_port=webhook_port,
-            sandbox_port=config.sandbox_port,
-            dynamodb_port=config.dynamodb_port,
-            table_name=config.table_name,
-        )
+        self.config = config = replace(config, api_port=api_port, webhook_port=webhook_port)
         ports = {"API_PORT": api_port, "WEBHOOK_PORT": webhook_port}
         if not uses_real_yookassa(self.environ):
             ports["SANDBOX_PORT"] = config.sandbox_port
@@ -273,8 +270,15 @@ class LocalStack:
         self.start_yookassa((f"http://{config.host}:{webhook_port}/webhooks/yookassa",))
         self.configure_environment(self.api_url)
         self.seed()
+        # Like Lambda, one process per concurrent invocation of a function, each with this environment.
+        workers = (
+            WorkerPools(config.lambda_concurrency, environ=self.environ) if config.lambda_concurrency else None
+        )
         gateway = Gateway(
-            issuer=self.issuer, frontend_url=self.environ["FRONTEND_URL"], demo_data=self.demo_data
+            issuer=self.issuer,
+            frontend_url=self.environ["FRONTEND_URL"],
+            demo_data=self.demo_data,
+            workers=workers,
         )
         self.servers = GatewayServers.start(gateway, config.host, api_port, webhook_port)
         # The template's schedules, on their cadence, through the same runner as POST /_local/run.
@@ -283,12 +287,8 @@ class LocalStack:
 
     def start_for_invoke(self) -> None:
         """What one ``invoke`` needs: the table with the demo data and a YooKassa to talk to."""
-        self.config = StackConfig(
-            host=self.config.host,
-            api_port=self.config.api_port,
-            sandbox_port=0,
-            dynamodb_port=0,
-            table_name=self.config.table_name,
+        self.config = replace(
+            self.config, webhook_port=StackConfig.webhook_port, sandbox_port=0, dynamodb_port=0
         )
         self.issuer = dev_issuer(self.config.api_port)
         self.start_dynamodb()
