@@ -151,6 +151,21 @@ def test_completing_a_prepaid_order_registers_exactly_one_settlement_receipt(fis
     assert sum(kopecks(item) for item in settlement["items"]) == 150_000
 
 
+def test_an_order_completed_after_a_partial_refund_settles_only_what_is_left(fiscal: Stack) -> None:
+    """Found by make chaos: the settlement receipt used to settle the whole prepayment."""
+    payment_id, yookassa_id = paid_order(fiscal)
+    status, body = refund(fiscal, payment_id, 40_000, key="part")
+    assert status == 200, body
+    status, body = fiscal.call(
+        "CompleteOrderFunction", path_params={"orderId": "order-1"}, sub="ops", scopes=("payments/admin",)
+    )
+    assert (status, body["status"]) == (200, "completed"), body
+
+    [settlement] = [r for r in receipts_of(fiscal, yookassa_id) if r.get("settlements")]
+    assert sum(kopecks(item) for item in settlement["items"]) == 110_000
+    assert settlement["settlements"][0]["amount"]["value"] == "1100.00"
+
+
 def test_a_subscription_period_is_a_full_payment_receipt(fiscal: Stack) -> None:
     fiscal.put_plan("basic", 99_000, 990_000)
     body = {

@@ -158,9 +158,28 @@ def test_two_partial_refunds_never_exceed_what_was_paid() -> None:
 
 def test_the_settlement_receipt_is_the_prepayment_as_a_sale() -> None:
     prepaid = order_receipt("Уборка", 150_000, (line("Уборка", 3, 50_000, 11),), 1, ALICE, 1)
-    settled = settlement_receipt(prepaid)
+    settled = settlement_receipt(prepaid, 150_000)
     assert (settled.lines, settled.customer, settled.tax_system_code) == (prepaid.lines, ALICE, 1)
     assert (settled.payment_mode, settled.settled_prepayment) == (PaymentMode.FULL_PAYMENT, 150_000)
+
+
+def test_after_a_partial_refund_the_settlement_receipt_settles_only_what_is_left() -> None:
+    """The chaos run found it: a receipt settling the whole prepayment after part of it went back."""
+    prepaid = order_receipt(
+        "Уборка", 150_001, (line("Окна", 2, 50_000, 11), line("Пол", 1, 50_001, 4)), 1, ALICE, 1
+    )
+    settled = settlement_receipt(prepaid, 100_000)
+    assert (settled.payment_mode, settled.settled_prepayment, settled.total) == (
+        PaymentMode.FULL_PAYMENT,
+        100_000,
+        100_000,
+    )
+    assert [(entry.description, entry.quantity, entry.amount, entry.vat_code) for entry in settled.lines] == [
+        ("Окна", 1, 66_666, 11),
+        ("Пол", 1, 33_334, 4),
+    ]
+    with pytest.raises(ValueError):
+        settlement_receipt(prepaid, 0)
 
 
 # ---------------------------------------------------------------- what the mutants showed was unpinned

@@ -177,9 +177,13 @@ def refund_receipt(paid: Receipt, refund: Kopecks) -> Receipt:
     return receipt
 
 
-def settlement_receipt(prepaid: Receipt) -> Receipt:
-    """Once the order is completed: the same lines, now a sale, counting the prepayment as paid."""
-    return replace(prepaid, payment_mode=PaymentMode.FULL_PAYMENT, settled_prepayment=prepaid.total)
+def settlement_receipt(prepaid: Receipt, left: Kopecks) -> Receipt:
+    """Once the order is completed: a sale of what is ``left`` of the prepayment (the prepaid total less
+    what was refunded before), counted as paid. All of it: the same lines; less (a partial refund came
+    first): each line its share of what is left, as a refund receipt shares out what goes back, so the
+    receipts of a payment never settle more than the customer paid."""
+    lines = prepaid if left == prepaid.total else refund_receipt(prepaid, left)
+    return replace(lines, payment_mode=PaymentMode.FULL_PAYMENT, settled_prepayment=left)
 
 
 def _must_add_up(receipt: Receipt, amount: Kopecks) -> None:

@@ -37,7 +37,7 @@ def complete_order(
         completed_order(order, paid_by, moment, None)  # refuses what cannot be completed, before YooKassa
         receipt_id = order.settlement_receipt_id
         if settings.receipts_on and receipt_id is None and paid_by is not None and paid_by.receipt is not None:
-            receipt = settlement_receipt(paid_by.receipt)
+            receipt = settlement_receipt(paid_by.receipt, paid_by.amount - paid_by.refunded_amount)
             receipt_id = yookassa.create_receipt(paid_by, receipt, settlement_key(order_id))
             logger.info("settlement receipt registered", extra={"orderId": order_id, "receiptId": receipt_id})
         completed, changes = completed_order(order, paid_by, moment, receipt_id)
