@@ -5,7 +5,7 @@ from datetime import datetime
 
 from payments.domain.model import Changes, Order, OrderStatus, Payment, PaymentStatus, Update
 from payments.domain.receipts import ReceiptLine, check_lines
-from payments.errors import OrderNotPaid, OrderRefunded, PaidOrderChanged
+from payments.errors import ConcurrentUpdate, OrderNotPaid, OrderRefunded, PaidOrderChanged
 from payments.money import Kopecks
 
 
@@ -68,6 +68,11 @@ def complete_order(
         raise OrderNotPaid()
     if paid_by.status is PaymentStatus.REFUNDED:
         raise OrderRefunded()
+    if paid_by.refund_reserved:
+        # A refund is in flight (its outcome not known yet): what is left to settle is not known either.
+        raise ConcurrentUpdate(
+            "A refund of the order's payment is in progress; complete the order once it is settled"
+        )
     completed = replace(
         order,
         status=OrderStatus.COMPLETED,
