@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: help setup dev sandbox token test lint fmt typecheck validate unit integration e2e mutation bench build openapi clean
+.PHONY: help setup dev sandbox token test lint fmt typecheck validate unit integration e2e mutation bench chaos build openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,7 +51,7 @@ fmt: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 typecheck: $(STAMP) ## mypy over the layer, handlers, local runner and tests
-	$(BIN)/mypy layers/payments/payments functions local tests bench
+	$(BIN)/mypy layers/payments/payments functions local tests bench chaos
 
 validate: $(STAMP) ## sam validate --lint, then SAM -> CloudFormation offline + cfn-lint (offline)
 	$(BIN)/sam validate --lint
@@ -79,6 +79,9 @@ mutation: $(STAMP) ## mutation testing of money and the domain against tests/uni
 
 bench: $(STAMP) ## speed and cost against baselines, see bench/__init__.py (BENCH_QUICK=1: a quick check)
 	$(BIN)/python -m bench
+
+chaos: $(STAMP) ## a seeded bad day over HTTP, then the money invariants: make chaos SEED=1 PAYMENTS=300 (~4 min)
+	$(BIN)/python -m chaos --seed $(or $(SEED),1) --payments $(or $(PAYMENTS),300)
 
 clean: ## remove build output and caches (keeps the virtualenv)
 	rm -rf .aws-sam build .pytest_cache .mypy_cache .ruff_cache .hypothesis
